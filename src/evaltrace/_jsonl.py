@@ -1,0 +1,61 @@
+"""Results streamed to a JSONL file as cases finish, so nothing finished is lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import IO
+
+from evaltrace.records import CaseResult
+
+__all__ = ["ResultsWriter", "read_case_results"]
+
+
+class ResultsWriter:
+    """Appends one ``{"type": "case", ...}`` line per finished case, flushed at once.
+
+    The last line is ``{"type": "summary", ...}`` when the run ends, complete
+    or not; a file with no summary line is a run that crashed.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._file: IO[str] = self.path.open("w", encoding="utf-8")
+
+    def case(self, result: CaseResult) -> None:
+        """Write one finished case."""
+        self._write({"type": "case", **result.model_dump(mode="json")})
+
+    def summary(self, summary: dict[str, object]) -> None:
+        """Write the run's summary line and close the file."""
+        self._write({"type": "summary", **summary})
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    def _write(self, record: dict[str, object]) -> None:
+        line = json.dumps(record, ensure_ascii=False)
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.write(line + "\n")
+            self._file.flush()
+
+
+def read_case_results(path: str | Path) -> list[CaseResult]:
+    """The finished cases recorded in a results JSONL file (a torn last line is skipped)."""
+    results = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.pop("type", None) == "case":
+            results.append(CaseResult.model_validate(record))
+    return results

@@ -1,0 +1,38 @@
+"""What a metric is: a name, a purpose for its model calls, and one async ``score``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from evaltrace.providers import EmbeddingModel, Model
+from evaltrace.records import Case, Score
+
+__all__ = ["Metric", "MetricContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricContext:
+    """Everything a metric may use to score one case."""
+
+    case: Case
+    output: str | None
+    judge: Model | None = None
+    embedder: EmbeddingModel | None = None
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """Scores one case. ``purpose`` becomes ``evaltrace.purpose`` of the metric's model calls.
+
+    A metric returns a ``Score``; when it cannot score a case it returns one
+    with ``error`` set rather than raising (the runner also turns a raised
+    exception into such a score).
+    """
+
+    name: str
+    purpose: str
+
+    async def score(self, context: MetricContext) -> Score:
+        """Score ``context.output`` for ``context.case``."""
+        ...

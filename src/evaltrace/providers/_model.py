@@ -1,0 +1,221 @@
+"""``Model``: a provider whose every call is a GenAI span, retried and rate-limited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.util.genai.types import Error, InputMessage, OutputMessage, TextPart
+
+from evaltrace.exceptions import ProviderError
+from evaltrace.providers._protocol import (
+    Completion,
+    Embedder,
+    Embeddings,
+    GenerationParams,
+    Provider,
+)
+from evaltrace.providers._retry import RetryPolicy
+from evaltrace.records import Message
+from evaltrace.tracing import _attributes as attr
+from evaltrace.tracing import current_telemetry
+
+__all__ = ["DEFAULT_PROVIDER_CONCURRENCY", "EmbeddingModel", "Model"]
+
+#: Calls in flight at once per model unless told otherwise.
+DEFAULT_PROVIDER_CONCURRENCY = 16
+
+
+class Model:
+    """Calls a ``Provider`` with tracing, retries and a concurrency limit.
+
+    Every attempt is one ``chat``/``text_completion`` span (and so one
+    interaction), with ``evaltrace.purpose`` and ``evaltrace.attempt`` set; a
+    failed attempt ends its span with ERROR and ``error.type``.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = DEFAULT_PROVIDER_CONCURRENCY,
+    ) -> None:
+        self.provider = provider
+        self.retry = retry or RetryPolicy()
+        self.max_concurrency = max_concurrency
+        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+    @property
+    def name(self) -> str:
+        """``provider:model``."""
+        return f"{self.provider.name}:{self.provider.model}"
+
+    def __repr__(self) -> str:
+        return f"Model({self.provider!r})"
+
+    async def complete(
+        self,
+        prompt: str | Sequence[Message],
+        *,
+        purpose: str = "task",
+        system: str | None = None,
+        params: GenerationParams | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> Completion:
+        """Send a prompt (text or messages); retry retryable failures; return the completion."""
+        messages = _messages(prompt, system)
+        params = params or GenerationParams()
+        attempt = 1
+        while True:
+            try:
+                async with self._slots():
+                    return await self._attempt(messages, params, purpose, attempt, attributes)
+            except ProviderError as error:
+                wait = self.retry.delay(attempt, error)
+                if wait is None:
+                    raise
+                await asyncio.sleep(wait)
+                attempt += 1
+
+    async def aclose(self) -> None:
+        """Close the provider."""
+        await self.provider.aclose()
+
+    def _slots(self) -> asyncio.Semaphore:
+        # One semaphore per event loop: a Model may serve several asyncio.run() calls.
+        loop = asyncio.get_running_loop()
+        if loop not in self._semaphores:
+            self._semaphores = {
+                known: sem for known, sem in self._semaphores.items() if not known.is_closed()
+            }
+            self._semaphores[loop] = asyncio.Semaphore(self.max_concurrency)
+        return self._semaphores[loop]
+
+    async def _attempt(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        purpose: str,
+        attempt: int,
+        attributes: dict[str, Any] | None,
+    ) -> Completion:
+        provider = self.provider
+        handler = current_telemetry().handler(in_process=provider.in_process)
+        invocation = handler.inference(
+            provider.name,
+            request_model=provider.model,
+            server_address=provider.server_address,
+            server_port=provider.server_port,
+            operation_name=provider.operation,
+        )
+        _describe_request(invocation, messages, params)
+        invocation.attributes.update({attr.PURPOSE: purpose, attr.ATTEMPT: attempt})
+        invocation.attributes.update(attributes or {})
+        try:
+            completion = await self._call(messages, params)
+        except BaseException as exc:
+            invocation.fail(_error(exc, self.retry.timeout))
+            raise _as_provider_error(exc, self.retry.timeout) from None
+        _describe_response(invocation, completion)
+        invocation.stop()
+        return completion
+
+    async def _call(self, messages: list[Message], params: GenerationParams) -> Completion:
+        call = self.provider.complete(messages, params)
+        if self.retry.timeout is None:
+            return await call
+        return await asyncio.wait_for(call, self.retry.timeout)
+
+
+class EmbeddingModel:
+    """Calls an ``Embedder`` with one ``embeddings`` span per call."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    async def embed(self, texts: Sequence[str], *, purpose: str = "task") -> Embeddings:
+        """Embed ``texts``; the interaction's prompt lists them."""
+        embedder = self.embedder
+        telemetry = current_telemetry()
+        invocation = telemetry.handler(in_process=embedder.in_process).embedding(
+            embedder.name,
+            request_model=embedder.model,
+            server_address=embedder.server_address,
+            server_port=embedder.server_port,
+        )
+        invocation.attributes[attr.PURPOSE] = purpose
+        try:
+            result = await embedder.embed(texts)
+        except BaseException as exc:
+            invocation.fail(exc)
+            raise
+        invocation.input_tokens = result.input_tokens
+        invocation.response_model_name = result.response_model
+        if result.vectors:
+            invocation.dimension_count = len(result.vectors[0])
+        summary = f"{len(result.vectors)} vectors of {invocation.dimension_count} dimensions"
+        telemetry.collector.attach_content(
+            invocation.span.get_span_context().span_id,
+            [Message(role="user", content=t) for t in texts],
+            [Message(role="assistant", content=summary)],
+        )
+        invocation.stop()
+        return result
+
+
+def _messages(prompt: str | Sequence[Message], system: str | None) -> list[Message]:
+    messages = [Message(role="user", content=prompt)] if isinstance(prompt, str) else list(prompt)
+    if system is not None:
+        messages.insert(0, Message(role="system", content=system))
+    return messages
+
+
+def _describe_request(invocation: Any, messages: list[Message], params: GenerationParams) -> None:
+    invocation.system_instruction = [
+        TextPart(content=m.content) for m in messages if m.role == "system"
+    ]
+    invocation.input_messages = [
+        InputMessage(role=m.role, parts=[TextPart(content=m.content)])
+        for m in messages
+        if m.role != "system"
+    ]
+    invocation.temperature = params.temperature
+    invocation.max_tokens = params.max_tokens
+    invocation.seed = params.seed
+    invocation.stop_sequences = list(params.stop) or None
+    if params.json_schema is not None:
+        invocation.output_type = "json"
+
+
+def _describe_response(invocation: Any, completion: Completion) -> None:
+    invocation.output_messages = [
+        OutputMessage(
+            role="assistant",
+            parts=[TextPart(content=completion.text)],
+            finish_reason=completion.finish_reason or "stop",
+        )
+    ]
+    invocation.input_tokens = completion.input_tokens
+    invocation.output_tokens = completion.output_tokens
+    invocation.response_model_name = completion.response_model
+    invocation.response_id = completion.response_id
+    if completion.finish_reason:
+        invocation.finish_reasons = [completion.finish_reason]
+
+
+def _as_provider_error(exc: BaseException, timeout: float | None) -> BaseException:
+    if isinstance(exc, ProviderError) or not isinstance(exc, Exception):
+        return exc  # ProviderError as is; CancelledError and friends propagate untouched
+    if isinstance(exc, TimeoutError):
+        return ProviderError(f"no reply within {timeout} s", retryable=True, error_type="Timeout")
+    return ProviderError(f"{type(exc).__name__}: {exc}", retryable=False,
+                         error_type=type(exc).__name__)
+
+
+def _error(exc: BaseException, timeout: float | None) -> Error:
+    converted = _as_provider_error(exc, timeout)
+    if isinstance(converted, ProviderError):
+        return Error(message=str(converted), type=converted.error_type)
+    return Error(message=type(exc).__name__, type=type(exc).__name__)

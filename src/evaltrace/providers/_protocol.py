@@ -1,0 +1,89 @@
+"""The provider seam: one async call from messages to a completion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from evaltrace.records import Message
+
+__all__ = ["Completion", "Embedder", "Embeddings", "GenerationParams", "Provider"]
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """Request parameters a provider maps onto its API.
+
+    ``json_schema`` asks for a reply that is JSON matching the schema (structured
+    output where the API supports it).
+    """
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What a model answered, with the usage the provider reported."""
+
+    text: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reason: str | None = None
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A model behind one async call.
+
+    ``name`` is the ``gen_ai.provider.name`` value (``openai``, ``anthropic``,
+    ``llama.cpp``...), ``operation`` the ``gen_ai.operation.name`` of its calls
+    (``chat`` or ``text_completion``), ``in_process`` True for a model running in
+    this process (its spans are INTERNAL rather than CLIENT).
+    """
+
+    name: str
+    model: str
+    operation: str
+    in_process: bool
+    server_address: str | None
+    server_port: int | None
+
+    async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        """Send ``messages`` and return the model's completion; raise ProviderError on failure."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections or models the provider holds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    """Vectors for a batch of texts, with the tokens the model read."""
+
+    vectors: list[list[float]]
+    input_tokens: int | None = None
+    response_model: str | None = None
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """An embedding model behind one async call."""
+
+    name: str
+    model: str
+    in_process: bool
+    server_address: str | None
+    server_port: int | None
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        """Return one vector per text."""
+        ...

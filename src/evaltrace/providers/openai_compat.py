@@ -1,0 +1,166 @@
+"""OpenAI, and any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, LM Studio)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from evaltrace.exceptions import ConfigurationError, ProviderError
+from evaltrace.providers._lazy import require
+from evaltrace.providers._protocol import Completion, GenerationParams
+from evaltrace.providers._redact import redact
+from evaltrace.records import Message
+
+__all__ = ["OpenAIProvider"]
+
+_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# Response formats tried in order for structured output. llama.cpp's server
+# answers HTTP 500 to ``json_schema`` but honours ``json_object`` with a schema.
+_JSON_FORMATS = ("json_schema", "json_object_with_schema", "json_object", "none")
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+class OpenAIProvider:
+    """Chat completions over the ``openai`` SDK.
+
+    With ``base_url`` (or ``OPENAI_BASE_URL``) it talks to any OpenAI-compatible
+    server, and no API key is needed. The SDK's own retries are off: evaltrace
+    retries, so that every attempt is a span.
+    """
+
+    name = "openai"
+    operation = "chat"
+    in_process = False
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        http_client: Any = None,
+    ) -> None:
+        openai = require("openai", "openai")
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if key is None and base_url is None:
+            raise ConfigurationError(
+                f"openai:{model} needs an API key: set OPENAI_API_KEY, or pass base_url= "
+                "for an OpenAI-compatible server"
+            )
+        self.model = model
+        self._secret = key
+        self._client = openai.AsyncOpenAI(
+            api_key=key or "unused",
+            base_url=base_url or _DEFAULT_BASE_URL,
+            timeout=timeout,
+            max_retries=0,
+            http_client=http_client,
+        )
+        url = urlparse(str(self._client.base_url))
+        self.server_address: str | None = url.hostname
+        self.server_port: int | None = url.port or (443 if url.scheme == "https" else 80)
+        self._json_format = 0
+
+    def __repr__(self) -> str:
+        return f"OpenAIProvider(model={self.model!r}, server={self.server_address}:{self.server_port})"
+
+    async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        """One chat completion request."""
+        request = self._request(messages, params)
+        try:
+            response = await self._client.chat.completions.create(**request)
+        except Exception as exc:
+            raise self._provider_error(exc, structured="response_format" in request) from None
+        return _completion(response)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.close()
+
+    def _request(self, messages: Sequence[Message], params: GenerationParams) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        optional = {
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens,
+            "seed": params.seed,
+            "stop": list(params.stop) or None,
+        }
+        request.update({k: v for k, v in optional.items() if v is not None})
+        if params.json_schema is not None:
+            response_format = self._response_format(params.json_schema)
+            if response_format is not None:
+                request["response_format"] = response_format
+        request.update(params.extra)
+        return request
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any] | None:
+        kind = _JSON_FORMATS[self._json_format]
+        if kind == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+        if kind == "json_object_with_schema":
+            return {"type": "json_object", "schema": schema}
+        if kind == "json_object":
+            return {"type": "json_object"}
+        return None
+
+    def _provider_error(self, exc: Exception, *, structured: bool) -> ProviderError:
+        openai = require("openai", "openai")
+        message = redact(f"{type(exc).__name__}: {exc}", self._secret)
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            if structured and status in (400, 422, 500) and self._downgrade_json_format():
+                return ProviderError(
+                    f"{message} (server rejected the structured-output format; retrying with "
+                    f"{_JSON_FORMATS[self._json_format]})",
+                    retryable=True,
+                    status_code=status,
+                    retry_after=0.0,
+                    error_type="UnsupportedResponseFormat",
+                )
+            return ProviderError(
+                message,
+                retryable=status in _RETRYABLE_STATUS or status >= 500,
+                status_code=status,
+                retry_after=_retry_after(exc.response.headers),
+                error_type=type(exc).__name__,
+            )
+        if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+            return ProviderError(message, retryable=True, error_type=type(exc).__name__)
+        return ProviderError(message, retryable=False, error_type=type(exc).__name__)
+
+    def _downgrade_json_format(self) -> bool:
+        if self._json_format + 1 >= len(_JSON_FORMATS):
+            return False
+        self._json_format += 1
+        return True
+
+
+def _completion(response: Any) -> Completion:
+    if not getattr(response, "choices", None):
+        raise ProviderError("the server answered with no choices", retryable=True,
+                            error_type="EmptyResponse")
+    choice = response.choices[0]
+    usage = getattr(response, "usage", None)
+    return Completion(
+        text=choice.message.content or "",
+        input_tokens=getattr(usage, "prompt_tokens", None),
+        output_tokens=getattr(usage, "completion_tokens", None),
+        response_model=getattr(response, "model", None),
+        response_id=getattr(response, "id", None),
+        finish_reason=choice.finish_reason,
+    )
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after") if headers is not None else None
+    try:
+        return None if value is None else max(float(value), 0.0)
+    except ValueError:
+        return None

@@ -1,0 +1,75 @@
+"""``ScriptedProvider``: a model that answers from a script, for tests (yours and ours).
+
+Offline and deterministic. Each reply is a string, a ``Completion``, an
+exception to raise, or a callable that takes the messages and returns one of
+those. Token counts default to whitespace-separated word counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Union
+
+from evaltrace.providers._protocol import Completion, GenerationParams
+from evaltrace.records import Message
+
+__all__ = ["ScriptedProvider"]
+
+Reply = Union[str, Completion, BaseException, Callable[[Sequence[Message]], "Reply"]]
+
+
+class ScriptedProvider:
+    """Answers calls in order from ``replies`` (cycling when ``cycle``), recording each request.
+
+    ``calls`` holds the messages of every call made, so tests can assert on
+    exactly what was sent. ``delay`` seconds pass before each reply.
+    """
+
+    name = "evaltrace.scripted"
+    operation = "chat"
+    in_process = True
+    server_address: str | None = None
+    server_port: int | None = None
+
+    def __init__(
+        self,
+        replies: Iterable[Reply] | Reply,
+        *,
+        model: str = "scripted-model",
+        cycle: bool = True,
+        delay: float = 0.0,
+    ) -> None:
+        items = [replies] if isinstance(replies, str | Completion | BaseException) or callable(
+            replies
+        ) else list(replies)
+        self.model = model
+        self._replies = itertools.cycle(items) if cycle else iter(items)
+        self._delay = delay
+        self.calls: list[list[Message]] = []
+        self.params: list[GenerationParams] = []
+
+    async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        """Answer with the next scripted reply."""
+        self.calls.append(list(messages))
+        self.params.append(params)
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        reply: Reply = next(self._replies)
+        while callable(reply) and not isinstance(reply, BaseException):
+            reply = reply(messages)
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, Completion):
+            return reply
+        return Completion(
+            text=reply,
+            input_tokens=sum(len(m.content.split()) for m in messages),
+            output_tokens=len(reply.split()),
+            response_model=self.model,
+            finish_reason="stop",
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

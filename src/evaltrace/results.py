@@ -1,0 +1,156 @@
+"""``EvaluationResult``: what ``evaluate`` returns, with its summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from evaltrace._stats import percentile
+from evaltrace.records import CaseResult, LLMInteraction, Score, write_text_atomically
+
+__all__ = ["EvaluationResult", "MetricSummary", "Totals", "UsageSummary"]
+
+
+class MetricSummary(BaseModel):
+    """Aggregate of one metric over the cases it scored."""
+
+    metric: str
+    mean: float | None
+    count: int
+    failures: int
+    pass_rate: float | None = None
+
+    @classmethod
+    def of(cls, metric: str, scores: Sequence[Score]) -> MetricSummary:
+        """Summarise the scores one metric gave."""
+        values = [s.value for s in scores if s.value is not None]
+        verdicts = [s.passed for s in scores if s.passed is not None]
+        return cls(
+            metric=metric,
+            mean=sum(values) / len(values) if values else None,
+            count=len(values),
+            failures=sum(1 for s in scores if s.failed),
+            pass_rate=sum(verdicts) / len(verdicts) if verdicts else None,
+        )
+
+
+class UsageSummary(BaseModel):
+    """Calls, tokens, latency and cost of a group of interactions."""
+
+    calls: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tokens: int = 0
+    cost_usd: float | None = 0.0
+    unpriced_calls: int = 0
+    latency_p50: float | None = None
+    latency_p95: float | None = None
+
+    @classmethod
+    def of(cls, interactions: Sequence[LLMInteraction]) -> UsageSummary:
+        """Summarise ``interactions``; cost is None only when no call has a known price."""
+        prices = [i.cost() for i in interactions]
+        known = [p for p in prices if p is not None]
+        latencies = [i.latency for i in interactions]
+        return cls(
+            calls=len(interactions),
+            errors=sum(1 for i in interactions if i.error is not None),
+            input_tokens=sum(i.input_tokens or 0 for i in interactions),
+            output_tokens=sum(i.output_tokens or 0 for i in interactions),
+            tokens=sum(i.tokens_used for i in interactions),
+            cost_usd=float(sum(known, Decimal(0))) if known or not prices else None,
+            unpriced_calls=len(prices) - len(known),
+            latency_p50=percentile(latencies, 50),
+            latency_p95=percentile(latencies, 95),
+        )
+
+
+class Totals(UsageSummary):
+    """Usage over the whole run."""
+
+
+class EvaluationResult(BaseModel):
+    """The outcome of one ``evaluate`` run.
+
+    ``interactions`` holds every model call of the run (task and judge alike),
+    ordered by start time; each ``CaseResult`` holds its own case's calls.
+    ``complete`` is False when the run was cancelled part-way.
+    """
+
+    name: str
+    run_id: str
+    trace_id: str
+    started_at: datetime
+    finished_at: datetime
+    cases: list[CaseResult]
+    metrics: dict[str, MetricSummary]
+    interactions: list[LLMInteraction]
+    totals: Totals
+    complete: bool = True
+    dropped_spans: int = 0
+    trace_url: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        name: str,
+        run_id: str,
+        trace_id: str,
+        started_at: datetime,
+        finished_at: datetime,
+        cases: list[CaseResult],
+        interactions: Iterable[LLMInteraction],
+        complete: bool = True,
+    ) -> EvaluationResult:
+        """Assemble a result, computing its summaries."""
+        ordered = sorted(interactions, key=lambda i: i.timestamp)
+        return cls(
+            name=name,
+            run_id=run_id,
+            trace_id=trace_id,
+            started_at=started_at,
+            finished_at=finished_at,
+            cases=cases,
+            metrics=_summarise_metrics(cases),
+            interactions=ordered,
+            totals=Totals(**UsageSummary.of(ordered).model_dump()),
+            complete=complete,
+        )
+
+    @property
+    def duration(self) -> float:
+        """Wall time of the run in seconds."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def by_purpose(self) -> dict[tuple[str, str], UsageSummary]:
+        """Usage per (purpose, model), e.g. to see what the judge cost."""
+        groups: dict[tuple[str, str], list[LLMInteraction]] = {}
+        for interaction in self.interactions:
+            groups.setdefault((interaction.purpose, interaction.model), []).append(interaction)
+        return {key: UsageSummary.of(group) for key, group in sorted(groups.items())}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the result as JSON (atomically) and return the path."""
+        target = Path(path)
+        write_text_atomically(target, self.model_dump_json(indent=2))
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> EvaluationResult:
+        """Read a result written by ``save``."""
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def _summarise_metrics(cases: Sequence[CaseResult]) -> dict[str, MetricSummary]:
+    by_metric: dict[str, list[Score]] = {}
+    for case in cases:
+        for score in case.scores:
+            by_metric.setdefault(score.metric, []).append(score)
+    return {name: MetricSummary.of(name, scores) for name, scores in by_metric.items()}

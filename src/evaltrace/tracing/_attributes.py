@@ -1,0 +1,93 @@
+"""Every span attribute name evaltrace reads or writes, in one place.
+
+GenAI names come from ``opentelemetry.semconv``; anything semconv does not cover
+is prefixed ``evaltrace.``. Other modules import names from here and never type
+attribute strings themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv.attributes import error_attributes as _error
+from opentelemetry.semconv.attributes import server_attributes as _server
+
+__all__ = [
+    "CASE_ID",
+    "CASE_INDEX",
+    "DATASET_SIZE",
+    "ERROR_TYPE",
+    "EVALUATION_EVENT",
+    "EVALUATION_EXPLANATION",
+    "EVALUATION_NAME",
+    "EVALUATION_SCORE_LABEL",
+    "EVALUATION_SCORE_VALUE",
+    "INFERENCE_OPERATIONS",
+    "INPUT_MESSAGES",
+    "METRIC_NAME",
+    "OPERATION_NAME",
+    "OUTPUT_MESSAGES",
+    "PROVIDER_NAME",
+    "PURPOSE",
+    "REQUEST_MAX_TOKENS",
+    "REQUEST_MODEL",
+    "REQUEST_TEMPERATURE",
+    "RESPONSE_FINISH_REASONS",
+    "RESPONSE_ID",
+    "RESPONSE_MODEL",
+    "RUN_ID",
+    "RUN_NAME",
+    "SERVER_ADDRESS",
+    "SERVER_PORT",
+    "SYSTEM",
+    "SYSTEM_INSTRUCTIONS",
+    "USAGE_INPUT_TOKENS",
+    "USAGE_OUTPUT_TOKENS",
+    "ATTEMPT",
+]
+
+# GenAI semantic conventions.
+OPERATION_NAME: Final = _gen_ai.GEN_AI_OPERATION_NAME
+PROVIDER_NAME: Final = _gen_ai.GEN_AI_PROVIDER_NAME
+SYSTEM: Final = _gen_ai.GEN_AI_SYSTEM  # the pre-1.37 name of gen_ai.provider.name
+REQUEST_MODEL: Final = _gen_ai.GEN_AI_REQUEST_MODEL
+REQUEST_MAX_TOKENS: Final = _gen_ai.GEN_AI_REQUEST_MAX_TOKENS
+REQUEST_TEMPERATURE: Final = _gen_ai.GEN_AI_REQUEST_TEMPERATURE
+RESPONSE_MODEL: Final = _gen_ai.GEN_AI_RESPONSE_MODEL
+RESPONSE_ID: Final = _gen_ai.GEN_AI_RESPONSE_ID
+RESPONSE_FINISH_REASONS: Final = _gen_ai.GEN_AI_RESPONSE_FINISH_REASONS
+USAGE_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_INPUT_TOKENS
+USAGE_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS
+INPUT_MESSAGES: Final = _gen_ai.GEN_AI_INPUT_MESSAGES
+OUTPUT_MESSAGES: Final = _gen_ai.GEN_AI_OUTPUT_MESSAGES
+SYSTEM_INSTRUCTIONS: Final = _gen_ai.GEN_AI_SYSTEM_INSTRUCTIONS
+EVALUATION_NAME: Final = _gen_ai.GEN_AI_EVALUATION_NAME
+EVALUATION_SCORE_VALUE: Final = _gen_ai.GEN_AI_EVALUATION_SCORE_VALUE
+EVALUATION_SCORE_LABEL: Final = _gen_ai.GEN_AI_EVALUATION_SCORE_LABEL
+EVALUATION_EXPLANATION: Final = _gen_ai.GEN_AI_EVALUATION_EXPLANATION
+EVALUATION_EVENT: Final = "gen_ai.evaluation.result"
+SERVER_ADDRESS: Final = _server.SERVER_ADDRESS
+SERVER_PORT: Final = _server.SERVER_PORT
+ERROR_TYPE: Final = _error.ERROR_TYPE
+
+#: Operations that are one model call (an interaction), as opposed to agent,
+#: workflow or tool spans that merely contain calls.
+INFERENCE_OPERATIONS: Final = frozenset(
+    {
+        _gen_ai.GenAiOperationNameValues.CHAT.value,
+        _gen_ai.GenAiOperationNameValues.TEXT_COMPLETION.value,
+        _gen_ai.GenAiOperationNameValues.GENERATE_CONTENT.value,
+        _gen_ai.GenAiOperationNameValues.EMBEDDINGS.value,
+    }
+)
+
+# evaltrace's own attributes.
+PURPOSE: Final = "evaltrace.purpose"
+RUN_ID: Final = "evaltrace.run.id"
+RUN_NAME: Final = "evaltrace.run.name"
+DATASET_SIZE: Final = "evaltrace.dataset.size"
+CASE_ID: Final = "evaltrace.case.id"
+CASE_INDEX: Final = "evaltrace.case.index"
+METRIC_NAME: Final = "evaltrace.metric.name"
+ATTEMPT: Final = "evaltrace.attempt"

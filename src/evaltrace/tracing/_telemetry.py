@@ -1,0 +1,179 @@
+"""Where a run's spans and metrics go, and how they are flushed."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.util.genai.handler import TelemetryHandler
+from opentelemetry.util.genai.types import ContentCapturingMode
+
+from evaltrace.exceptions import ConfigurationError
+from evaltrace.tracing._batch import BoundedBatchSpanProcessor
+from evaltrace.tracing._content import content_mode
+from evaltrace.tracing._kind import InternalKindTracerProvider
+from evaltrace.tracing.export import build_metric_readers, build_resource, build_span_exporters
+from evaltrace.tracing.processor import InteractionCollector
+
+__all__ = ["FLUSH_DEADLINE", "Telemetry", "telemetry_for_run"]
+
+#: The most a run waits at its end for spans and metrics to leave the process.
+FLUSH_DEADLINE = 1.5
+_SCOPE = "evaltrace"
+
+# One collector per application tracer provider, however many runs use it.
+_collectors: weakref.WeakKeyDictionary[SdkTracerProvider, InteractionCollector] = (
+    weakref.WeakKeyDictionary()
+)
+_collectors_lock = threading.Lock()
+
+
+class Telemetry:
+    """A tracer provider with evaltrace's collector on it, plus a meter provider.
+
+    ``owned`` is True when evaltrace built the provider for this run (no SDK
+    provider was installed): it then exports through bounded processors and is
+    shut down when the run ends.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: SdkTracerProvider,
+        collector: InteractionCollector,
+        meter_provider: metrics.MeterProvider,
+        *,
+        owned: bool,
+        exporters: list[BoundedBatchSpanProcessor] | None = None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.collector = collector
+        self.meter_provider = meter_provider
+        self.owned = owned
+        self._exporters = exporters or []
+        self._handlers: dict[tuple[bool, ContentCapturingMode], TelemetryHandler] = {}
+        self._lock = threading.Lock()
+        from evaltrace import __version__
+
+        self.tracer = tracer_provider.get_tracer(_SCOPE, __version__)
+
+    @property
+    def exports(self) -> bool:
+        """True when spans leave the process (our exporters, or the application's provider)."""
+        return bool(self._exporters) or not self.owned
+
+    @property
+    def dropped_spans(self) -> int:
+        """Spans our exporters dropped (queue full) or failed to deliver."""
+        return sum(p.dropped + p.failed for p in self._exporters)
+
+    def handler(self, *, in_process: bool = False) -> TelemetryHandler:
+        """The ``opentelemetry-util-genai`` handler for model calls (INTERNAL spans if in-process)."""
+        mode = content_mode()
+        key = (in_process, mode)
+        with self._lock:
+            if key not in self._handlers:
+                self._handlers[key] = self._new_handler(in_process, mode)
+            return self._handlers[key]
+
+    def flush(self, deadline: float = FLUSH_DEADLINE) -> bool:
+        """Push finished spans and metrics out, waiting at most ``deadline`` seconds."""
+        done = _run_with_deadline(self._flush_all, deadline)
+        if self.owned:
+            threading.Thread(target=self._shutdown, name="evaltrace-shutdown", daemon=True).start()
+        return done
+
+    def _new_handler(self, in_process: bool, mode: ContentCapturingMode) -> TelemetryHandler:
+        from evaltrace import __version__
+
+        provider: trace.TracerProvider = self.tracer_provider
+        if in_process:
+            provider = InternalKindTracerProvider(provider)
+        handler = TelemetryHandler(
+            tracer_provider=provider,
+            meter_provider=self.meter_provider,
+            completion_hook=self.collector.completion_hook,
+            instrumentation_scope_name=_SCOPE,
+            instrumentation_scope_version=__version__,
+        )
+        # The util reads the variable itself but knows no legacy true/false values.
+        handler._content_capturing_mode = mode  # noqa: SLF001
+        return handler
+
+    def _flush_all(self) -> None:
+        self.tracer_provider.force_flush()
+        if isinstance(self.meter_provider, SdkMeterProvider):
+            self.meter_provider.force_flush()
+
+    def _shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+        if isinstance(self.meter_provider, SdkMeterProvider):
+            self.meter_provider.shutdown()
+
+
+def telemetry_for_run(
+    run_name: str,
+    run_id: str,
+    *,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> Telemetry:
+    """The telemetry a run uses.
+
+    An explicit SDK ``tracer_provider``, else the application's global SDK
+    provider, gets evaltrace's collector added (once) and carries the run.
+    With neither, evaltrace builds a provider for this run alone from the
+    ``OTEL_*`` variables and never installs it globally.
+    """
+    provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+    if isinstance(provider, SdkTracerProvider):
+        meter = meter_provider if meter_provider is not None else metrics.get_meter_provider()
+        return Telemetry(provider, _collector_on(provider), meter, owned=False)
+    if tracer_provider is not None:
+        raise ConfigurationError(
+            "tracer_provider must be an opentelemetry.sdk.trace.TracerProvider, "
+            f"not {type(tracer_provider).__name__}"
+        )
+    return _own_telemetry(run_name, run_id, meter_provider)
+
+
+def _collector_on(provider: SdkTracerProvider) -> InteractionCollector:
+    with _collectors_lock:
+        collector = _collectors.get(provider)
+        if collector is None:
+            collector = InteractionCollector()
+            provider.add_span_processor(collector)
+            _collectors[provider] = collector
+        return collector
+
+
+def _own_telemetry(
+    run_name: str, run_id: str, meter_provider: metrics.MeterProvider | None
+) -> Telemetry:
+    resource = build_resource(run_name, run_id)
+    # Shut down by the run itself; atexit hooks would keep every run's provider alive.
+    provider = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
+    collector = InteractionCollector()
+    provider.add_span_processor(collector)
+    exporters = [BoundedBatchSpanProcessor(e) for e in build_span_exporters()]
+    for processor in exporters:
+        provider.add_span_processor(processor)
+    if meter_provider is None:
+        readers = build_metric_readers()
+        meter_provider = (
+            SdkMeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+            if readers
+            else metrics.get_meter_provider()
+        )
+    return Telemetry(provider, collector, meter_provider, owned=True, exporters=exporters)
+
+
+def _run_with_deadline(work: Callable[[], None], deadline: float) -> bool:
+    """Run ``work`` on a daemon thread; True if it finished within ``deadline`` seconds."""
+    thread = threading.Thread(target=work, name="evaltrace-flush", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    return not thread.is_alive()
