@@ -1,13 +1,7 @@
 """evaltrace: evaluate LLM applications where every model call is an OpenTelemetry span."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("evaltrace")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
-
 from evaltrace._jsonl import read_case_results
+from evaltrace._version import __version__
 from evaltrace.exceptions import (
     ConfigurationError,
     DatasetError,
@@ -60,8 +54,8 @@ __all__ = [
     "Embedder",
     "EmbeddingModel",
     "Embeddings",
-    "EvaluationResult",
     "EvaltraceError",
+    "EvaluationResult",
     "ExactMatch",
     "Faithfulness",
     "GenerationParams",

@@ -56,7 +56,7 @@ class Telemetry:
         self._exporters = exporters or []
         self._handlers: dict[tuple[bool, ContentCapturingMode], TelemetryHandler] = {}
         self._lock = threading.Lock()
-        from evaltrace import __version__
+        from evaltrace._version import __version__
 
         self.tracer = tracer_provider.get_tracer(_SCOPE, __version__)
 
@@ -87,7 +87,7 @@ class Telemetry:
         return done
 
     def _new_handler(self, in_process: bool, mode: ContentCapturingMode) -> TelemetryHandler:
-        from evaltrace import __version__
+        from evaltrace._version import __version__
 
         provider: trace.TracerProvider = self.tracer_provider
         if in_process:

@@ -48,7 +48,7 @@ def otlp_endpoint(signal: str, env: Mapping[str, str] | None = None) -> str | No
 
 def build_resource(run_name: str | None = None, run_id: str | None = None) -> Resource:
     """Resource with ``service.name`` (``OTEL_SERVICE_NAME`` or ``evaltrace``), version and run."""
-    from evaltrace import __version__
+    from evaltrace._version import __version__
 
     attributes: dict[str, str] = {"service.version": __version__}
     if not os.environ.get("OTEL_SERVICE_NAME"):
