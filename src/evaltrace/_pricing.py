@@ -42,7 +42,9 @@ def price_usd(
 
 
 @lru_cache(maxsize=4096)
-def _price(provider_id: str | None, model: str, input_tokens: int, output_tokens: int) -> Decimal | None:
+def _price(
+    provider_id: str | None, model: str, input_tokens: int, output_tokens: int
+) -> Decimal | None:
     from genai_prices import Usage, calc_price
 
     try:

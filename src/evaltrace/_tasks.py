@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Union
+from typing import Any
 
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.providers import Model, Provider, as_model
@@ -13,7 +13,7 @@ from evaltrace.providers import Model, Provider, as_model
 __all__ = ["TaskFn", "TaskSpec", "as_task"]
 
 TaskFn = Callable[[str], Awaitable[str]]
-TaskSpec = Union[str, Provider, Model, Callable[[str], Any]]
+TaskSpec = str | Provider | Model | Callable[[str], Any]
 
 
 def as_task(spec: TaskSpec | None) -> tuple[TaskFn | None, Model | None]:
@@ -33,8 +33,9 @@ def as_task(spec: TaskSpec | None) -> tuple[TaskFn | None, Model | None]:
 
         return ask, (model if not isinstance(spec, Model) else None)
     if not callable(spec):
-        raise ConfigurationError(f"task must be a callable, a provider or 'provider:model', "
-                                 f"not {type(spec).__name__}")
+        raise ConfigurationError(
+            f"task must be a callable, a provider or 'provider:model', not {type(spec).__name__}"
+        )
     return _wrap_callable(spec), None
 
 

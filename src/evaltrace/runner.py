@@ -104,8 +104,9 @@ def evaluate_sync(*args: Any, **kwargs: Any) -> EvaluationResult:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(evaluate(*args, **kwargs))
-    raise ConfigurationError("evaluate_sync() was called inside a running event loop; "
-                             "use 'await evaluate(...)' there")
+    raise ConfigurationError(
+        "evaluate_sync() was called inside a running event loop; use 'await evaluate(...)' there"
+    )
 
 
 async def _execute(
@@ -117,10 +118,17 @@ async def _execute(
     complete = False
     trace_id = ""
     try:
-        with use_telemetry(run.telemetry), run.telemetry.tracer.start_as_current_span(
-            f"evaluate {name}",
-            attributes={attr.RUN_ID: run_id, attr.RUN_NAME: name, attr.DATASET_SIZE: len(dataset)},
-        ) as root:
+        with (
+            use_telemetry(run.telemetry),
+            run.telemetry.tracer.start_as_current_span(
+                f"evaluate {name}",
+                attributes={
+                    attr.RUN_ID: run_id,
+                    attr.RUN_NAME: name,
+                    attr.DATASET_SIZE: len(dataset),
+                },
+            ) as root,
+        ):
             trace_id = format_trace_id(root.get_span_context().trace_id)
             try:
                 await _run_cases(run, dataset, results, max_concurrency)
@@ -171,8 +179,9 @@ async def _evaluate_case(run: _Run, index: int, case: Case) -> CaseResult:
             span.set_status(Status(StatusCode.ERROR, error))
             scores = [_unscored(m, f"no output to score: {error}") for m in run.metrics]
         else:
-            context = MetricContext(case=case, output=output, judge=run.judge,
-                                    embedder=run.embedder)
+            context = MetricContext(
+                case=case, output=output, judge=run.judge, embedder=run.embedder
+            )
             scores = list(await asyncio.gather(*(_score(run, m, context) for m in run.metrics)))
         for score in scores:
             _record_evaluation(span, score)
@@ -267,11 +276,17 @@ def _finish(run: _Run, result: EvaluationResult, flushed: bool) -> None:
     if run.writer is not None:
         run.writer.summary(result.model_dump(mode="json", exclude={"cases", "interactions"}))
     if run.telemetry.exports:
-        _log.info("evaltrace run %s: trace %s%s", result.name, result.trace_id,
-                  f" ({result.trace_url})" if result.trace_url else "")
+        _log.info(
+            "evaltrace run %s: trace %s%s",
+            result.name,
+            result.trace_id,
+            f" ({result.trace_url})" if result.trace_url else "",
+        )
     if not flushed:
-        _log.warning("evaltrace: spans were still being exported when the run ended "
-                     "(collector slow or unreachable); they continue in the background")
+        _log.warning(
+            "evaltrace: spans were still being exported when the run ended "
+            "(collector slow or unreachable); they continue in the background"
+        )
     if result.dropped_spans:
         _log.warning("evaltrace: %d spans could not be exported", result.dropped_spans)
 

@@ -31,19 +31,26 @@ def span_text(span: ReadableSpan) -> str:
     return "\n".join(parts)
 
 
-def chat_completion_body(text: str, *, prompt_tokens: int = 11, completion_tokens: int = 5,
-                         model: str = "gpt-4o-mini-2024-07-18") -> dict[str, Any]:
+def chat_completion_body(
+    text: str,
+    *,
+    prompt_tokens: int = 11,
+    completion_tokens: int = 5,
+    model: str = "gpt-4o-mini-2024-07-18",
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-test123",
         "object": "chat.completion",
         "created": 1700000000,
         "model": model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text},
-             "finish_reason": "stop"}
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
         ],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 

@@ -48,13 +48,18 @@ async def test_no_content_in_spans_by_default_but_full_content_in_interactions(
 
 @pytest.mark.parametrize("mode", ["SPAN_ONLY", "SPAN_AND_EVENT", "true"])
 async def test_content_on_spans_when_the_user_opts_in(
-    mode: str, monkeypatch: pytest.MonkeyPatch,
-    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter,
+    mode: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
 ) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
     result = await _run(tracer_provider)
-    task_span = next(s for s in inference_spans(span_exporter.get_finished_spans())
-                     if s.attributes[attr.PURPOSE] == "task")
+    task_span = next(
+        s
+        for s in inference_spans(span_exporter.get_finished_spans())
+        if s.attributes[attr.PURPOSE] == "task"
+    )
     assert QUESTION in task_span.attributes[attr.INPUT_MESSAGES]
     assert ANSWER in task_span.attributes[attr.OUTPUT_MESSAGES]
     task_call = next(i for i in result.interactions if i.purpose == "task")
@@ -63,8 +68,10 @@ async def test_content_on_spans_when_the_user_opts_in(
 
 @pytest.mark.parametrize("mode", ["NO_CONTENT", "EVENT_ONLY", "false"])
 async def test_modes_without_span_content_keep_spans_clean(
-    mode: str, monkeypatch: pytest.MonkeyPatch,
-    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter,
+    mode: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
 ) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
     result = await _run(tracer_provider)
@@ -74,7 +81,8 @@ async def test_modes_without_span_content_keep_spans_clean(
 
 async def test_api_key_never_reaches_spans_interactions_or_results(
     monkeypatch: pytest.MonkeyPatch,
-    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
 ) -> None:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_AND_EVENT")
     seen_auth: list[str] = []
@@ -82,9 +90,16 @@ async def test_api_key_never_reaches_spans_interactions_or_results(
     def server(request: httpx2.Request) -> httpx2.Response:
         seen_auth.append(request.headers["authorization"])
         if len(seen_auth) == 1:  # the first call is rejected, echoing the key as OpenAI does
-            return httpx2.Response(401, json={"error": {
-                "message": f"Incorrect API key provided: {SECRET}", "type": "invalid_request_error",
-                "code": "invalid_api_key"}})
+            return httpx2.Response(
+                401,
+                json={
+                    "error": {
+                        "message": f"Incorrect API key provided: {SECRET}",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         return httpx2.Response(200, json=chat_completion_body('{"score": 1, "explanation": "ok"}'))
 
     judge = OpenAIProvider("gpt-4o-mini", api_key=SECRET, http_client=mock_openai_client(server))

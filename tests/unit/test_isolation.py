@@ -74,8 +74,9 @@ async def test_the_collector_is_added_once_however_many_runs(
     tracer_provider: TracerProvider,
 ) -> None:
     for _ in range(3):
-        await evaluate([Case(input="q")], task=ScriptedProvider("a"),
-                       tracer_provider=tracer_provider)
+        await evaluate(
+            [Case(input="q")], task=ScriptedProvider("a"), tracer_provider=tracer_provider
+        )
     processors = tracer_provider._active_span_processor._span_processors
     assert sum(type(p).__name__ == "InteractionCollector" for p in processors) == 1
 
@@ -84,9 +85,13 @@ async def test_run_buffers_are_released_when_the_run_ends(tracer_provider: Trace
     from evaltrace.tracing._telemetry import _collectors
 
     for _ in range(5):
-        await evaluate(_cases("x", 3), metrics=[SemanticSimilarity()],
-                       task=ScriptedProvider("a"), judge=ScriptedProvider(REPLY),
-                       tracer_provider=tracer_provider)
+        await evaluate(
+            _cases("x", 3),
+            metrics=[SemanticSimilarity()],
+            task=ScriptedProvider("a"),
+            judge=ScriptedProvider(REPLY),
+            tracer_provider=tracer_provider,
+        )
     collector = _collectors[tracer_provider]
     assert collector.open_spans == 0
     assert collector._runs == {} and collector._content == {}
@@ -98,8 +103,9 @@ async def test_calls_outside_any_run_are_not_collected(
     from evaltrace.providers import Model
     from evaltrace.tracing._telemetry import _collectors
 
-    result = await evaluate([Case(input="q")], task=ScriptedProvider("a"),
-                            tracer_provider=tracer_provider)
+    result = await evaluate(
+        [Case(input="q")], task=ScriptedProvider("a"), tracer_provider=tracer_provider
+    )
     with global_tracer_provider(tracer_provider):
         await Model(ScriptedProvider("stray")).complete("outside")
     assert len(result.interactions) == 1

@@ -7,7 +7,10 @@ from evaltrace import exceptions, metrics, providers, records, results
 
 # Names deliberately kept off the root (reachable from their subpackage).
 NOT_AT_ROOT = {
-    "DEFAULT_PROVIDER_CONCURRENCY", "JudgeVerdict", "parse_verdict", "as_model",
+    "DEFAULT_PROVIDER_CONCURRENCY",
+    "JudgeVerdict",
+    "parse_verdict",
+    "as_model",
 }
 
 
@@ -24,6 +27,16 @@ def test_all_is_complete() -> None:
         missing = set(module.__all__) - exported - NOT_AT_ROOT
         assert not missing, f"{module.__name__} exports {sorted(missing)} not at the root"
     public = {n for n in vars(evaltrace) if not n.startswith("_")}
-    submodules = {"exceptions", "metrics", "providers", "records", "results", "runner",
-                  "tracing", "datasets", "cli", "demo"}
+    submodules = {
+        "exceptions",
+        "metrics",
+        "providers",
+        "records",
+        "results",
+        "runner",
+        "tracing",
+        "datasets",
+        "cli",
+        "demo",
+    }
     assert public - exported - submodules == set()

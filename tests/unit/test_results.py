@@ -25,9 +25,16 @@ from evaltrace import (
 
 def _interaction(**overrides: object) -> LLMInteraction:
     fields: dict[str, object] = dict(
-        prompt="p", response="r", model="gpt-4o-mini", tokens_used=1500, latency=0.5,
-        timestamp=datetime(2026, 1, 1, tzinfo=UTC), purpose="task", input_tokens=1000,
-        output_tokens=500, provider="openai",
+        prompt="p",
+        response="r",
+        model="gpt-4o-mini",
+        tokens_used=1500,
+        latency=0.5,
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        purpose="task",
+        input_tokens=1000,
+        output_tokens=500,
+        provider="openai",
     )
     fields.update(overrides)
     return LLMInteraction(**fields)  # type: ignore[arg-type]
@@ -40,7 +47,8 @@ def test_interaction_is_frozen_and_utc() -> None:
     with pytest.raises(ValidationError):
         _interaction(timestamp=datetime(2026, 1, 1))
     local = datetime(2026, 1, 1, 12, tzinfo=UTC).astimezone(
-        __import__("datetime").timezone(timedelta(hours=2)))
+        __import__("datetime").timezone(timedelta(hours=2))
+    )
     assert _interaction(timestamp=local).timestamp.utcoffset() == timedelta(0)
 
 
@@ -87,6 +95,7 @@ async def test_totals_and_aggregates(tracer_provider: TracerProvider) -> None:
 
 
 def test_evaluate_sync_for_scripts(tracer_provider: TracerProvider) -> None:
-    result = evaluate_sync([Case(input="q")], task=ScriptedProvider("a"),
-                           tracer_provider=tracer_provider)
+    result = evaluate_sync(
+        [Case(input="q")], task=ScriptedProvider("a"), tracer_provider=tracer_provider
+    )
     assert len(result.interactions) == 1 and result.complete

@@ -11,11 +11,17 @@ from evaltrace import Case, ScriptedProvider, SemanticSimilarity, evaluate
 @pytest.fixture
 async def result(tracer_provider: TracerProvider):  # type: ignore[no-untyped-def]
     return await evaluate(
-        [Case(input="What is the capital of France?", output="Paris is the capital.",
-              expected="Paris")],
+        [
+            Case(
+                input="What is the capital of France?",
+                output="Paris is the capital.",
+                expected="Paris",
+            )
+        ],
         metrics=[SemanticSimilarity()],
-        judge=ScriptedProvider('{"score": 0.95, "explanation": "same meaning"}',
-                               model="gpt-4o-mini"),
+        judge=ScriptedProvider(
+            '{"score": 0.95, "explanation": "same meaning"}', model="gpt-4o-mini"
+        ),
         tracer_provider=tracer_provider,
     )
 

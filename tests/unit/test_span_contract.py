@@ -33,8 +33,10 @@ async def test_each_call_is_one_span_and_one_equal_interaction(
     task = ScriptedProvider("Paris is the capital.", model="task-model")
     judge = ScriptedProvider(JUDGE_REPLY, model="judge-model")
     result = await evaluate(
-        [Case(input="What is the capital of France?", expected="Paris"),
-         Case(input="What is 2+2?", expected="4")],
+        [
+            Case(input="What is the capital of France?", expected="Paris"),
+            Case(input="What is 2+2?", expected="4"),
+        ],
         metrics=[SemanticSimilarity(), Correctness()],
         judge=judge,
         task=task,
@@ -164,8 +166,10 @@ async def test_retried_call_records_every_attempt(
     tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
     flaky = ScriptedProvider(
-        [ProviderError("rate limited", retryable=True, status_code=429, retry_after=0.0),
-         JUDGE_REPLY],
+        [
+            ProviderError("rate limited", retryable=True, status_code=429, retry_after=0.0),
+            JUDGE_REPLY,
+        ],
         cycle=False,
     )
     result = await evaluate(
@@ -191,8 +195,11 @@ async def test_evaluation_result_events_on_the_case_span(
         tracer_provider=tracer_provider,
     )
     case_span = next(s for s in span_exporter.get_finished_spans() if s.name == "case 0")
-    events = {e.attributes[attr.EVALUATION_NAME]: e for e in case_span.events
-              if e.name == attr.EVALUATION_EVENT}
+    events = {
+        e.attributes[attr.EVALUATION_NAME]: e
+        for e in case_span.events
+        if e.name == attr.EVALUATION_EVENT
+    }
     assert set(events) == {"semantic_similarity", "contains"}
     semantic = events["semantic_similarity"].attributes
     assert semantic[attr.EVALUATION_SCORE_VALUE] == 0.8

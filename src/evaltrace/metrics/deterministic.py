@@ -49,8 +49,11 @@ class ExactMatch:
         same = _normalise(output, self.case_sensitive, self.strip) == _normalise(
             expected, self.case_sensitive, self.strip
         )
-        return _verdict(self.name, same, f"output {'equals' if same else 'differs from'} "
-                        f"the expected answer {expected!r}")
+        return _verdict(
+            self.name,
+            same,
+            f"output {'equals' if same else 'differs from'} the expected answer {expected!r}",
+        )
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,9 @@ class Contains:
         found = _normalise(needle, self.case_sensitive, True) in _normalise(
             output, self.case_sensitive, True
         )
-        return _verdict(self.name, found, f"{needle!r} {'found' if found else 'not found'} in "
-                        "the output")
+        return _verdict(
+            self.name, found, f"{needle!r} {'found' if found else 'not found'} in the output"
+        )
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,11 @@ class RegexMatch:
     async def score(self, context: MetricContext) -> Score:
         """1.0 when the pattern is found in the output."""
         matched = re.search(self.pattern, context.output or "", self.flags) is not None
-        return _verdict(self.name, matched, f"pattern {self.pattern!r} "
-                        f"{'matched' if matched else 'did not match'}")
+        return _verdict(
+            self.name,
+            matched,
+            f"pattern {self.pattern!r} {'matched' if matched else 'did not match'}",
+        )
 
 
 @dataclass(frozen=True)

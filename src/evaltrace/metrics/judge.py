@@ -141,8 +141,9 @@ class SemanticSimilarity(JudgeMetric):
     async def _by_embedding(self, embedder: EmbeddingModel, context: MetricContext) -> Score:
         assert context.output is not None and context.case.expected is not None
         try:
-            result = await embedder.embed([context.output, context.case.expected],
-                                          purpose=self.purpose)
+            result = await embedder.embed(
+                [context.output, context.case.expected], purpose=self.purpose
+            )
         except EvaltraceError as error:
             return Score(metric=self.name, value=None, error=str(error))
         cosine = _cosine(result.vectors[0], result.vectors[1])
@@ -174,7 +175,9 @@ class Correctness(JudgeMetric):
     def render(self, case: Case, output: str) -> str:
         """Question, optional reference, answer."""
         reference = f"\n\nReference answer:\n{case.expected}" if case.expected else ""
-        return f"{self.rubric}\n\nQuestion:\n{case.input}{reference}\n\nAnswer to evaluate:\n{output}"
+        return (
+            f"{self.rubric}\n\nQuestion:\n{case.input}{reference}\n\nAnswer to evaluate:\n{output}"
+        )
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,9 @@ def _as_provider_error(exc: BaseException, timeout: float | None) -> BaseExcepti
         return exc  # ProviderError as is; CancelledError and friends propagate untouched
     if isinstance(exc, TimeoutError):
         return ProviderError(f"no reply within {timeout} s", retryable=True, error_type="Timeout")
-    return ProviderError(f"{type(exc).__name__}: {exc}", retryable=False,
-                         error_type=type(exc).__name__)
+    return ProviderError(
+        f"{type(exc).__name__}: {exc}", retryable=False, error_type=type(exc).__name__
+    )
 
 
 def _error(exc: BaseException, timeout: float | None) -> Error:

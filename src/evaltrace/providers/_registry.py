@@ -1,4 +1,4 @@
-"""Providers by name: ``"openai:gpt-4o-mini"``, ``"anthropic:claude-sonnet-4-5"``, ``"local:gemma"``."""
+"""Providers by name: ``"openai:gpt-4o-mini"``, ``"anthropic:claude-sonnet-4-5"``..."""
 
 from __future__ import annotations
 

@@ -66,7 +66,9 @@ class OpenAIProvider:
         self._json_format = 0
 
     def __repr__(self) -> str:
-        return f"OpenAIProvider(model={self.model!r}, server={self.server_address}:{self.server_port})"
+        return (
+            f"OpenAIProvider(model={self.model!r}, server={self.server_address}:{self.server_port})"
+        )
 
     async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         """One chat completion request."""
@@ -144,8 +146,9 @@ class OpenAIProvider:
 
 def _completion(response: Any) -> Completion:
     if not getattr(response, "choices", None):
-        raise ProviderError("the server answered with no choices", retryable=True,
-                            error_type="EmptyResponse")
+        raise ProviderError(
+            "the server answered with no choices", retryable=True, error_type="EmptyResponse"
+        )
     choice = response.choices[0]
     usage = getattr(response, "usage", None)
     return Completion(

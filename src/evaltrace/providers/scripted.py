@@ -17,7 +17,7 @@ from evaltrace.records import Message
 
 __all__ = ["ScriptedProvider"]
 
-Reply = Union[str, Completion, BaseException, Callable[[Sequence[Message]], "Reply"]]
+Reply = Union[str, Completion, BaseException, Callable[[Sequence[Message]], "Reply"]]  # noqa: UP007
 
 
 class ScriptedProvider:
@@ -41,9 +41,11 @@ class ScriptedProvider:
         cycle: bool = True,
         delay: float = 0.0,
     ) -> None:
-        items = [replies] if isinstance(replies, str | Completion | BaseException) or callable(
-            replies
-        ) else list(replies)
+        items = (
+            [replies]
+            if isinstance(replies, str | Completion | BaseException) or callable(replies)
+            else list(replies)
+        )
         self.model = model
         self._replies = itertools.cycle(items) if cycle else iter(items)
         self._delay = delay

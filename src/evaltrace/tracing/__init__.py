@@ -1,8 +1,8 @@
 """Tracing: spans, the interaction collector, and export from ``OTEL_*`` variables."""
 
 from evaltrace.tracing._content import content_mode
-from evaltrace.tracing._current import current_telemetry, use_telemetry
 from evaltrace.tracing._convert import span_to_interaction
+from evaltrace.tracing._current import current_telemetry, use_telemetry
 from evaltrace.tracing._telemetry import FLUSH_DEADLINE, Telemetry, telemetry_for_run
 from evaltrace.tracing.processor import InteractionCollector, RunSink
 

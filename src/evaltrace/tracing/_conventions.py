@@ -35,7 +35,10 @@ _LEGACY_MESSAGE_EVENTS = {
     "gen_ai.tool.message": "tool",
 }
 _LEGACY_CHOICE_EVENT = "gen_ai.choice"
-_LEGACY_CONTENT_EVENTS = {"gen_ai.content.prompt": "prompt", "gen_ai.content.completion": "completion"}
+_LEGACY_CONTENT_EVENTS = {
+    "gen_ai.content.prompt": "prompt",
+    "gen_ai.content.completion": "completion",
+}
 
 # OpenInference.
 _OI_SPAN_KIND = "openinference.span.kind"
@@ -175,11 +178,15 @@ def _parts_text(parts: Any) -> str:
             if isinstance(content, str):
                 texts.append(content)
             elif part.get("type") == "tool_call":
-                texts.append(json.dumps({"tool_call": part.get("name"), "arguments": part.get("arguments")}))
+                texts.append(
+                    json.dumps({"tool_call": part.get("name"), "arguments": part.get("arguments")})
+                )
     return "\n".join(texts)
 
 
-def _indexed_messages(attributes: Attributes, prefix: str, role: str, content: str) -> list[Message]:
+def _indexed_messages(
+    attributes: Attributes, prefix: str, role: str, content: str
+) -> list[Message]:
     """Messages flattened as ``<prefix>N<role>`` / ``<prefix>N<content>`` attributes."""
     messages = []
     index = 0

@@ -51,5 +51,3 @@ class InternalKindTracerProvider(trace.TracerProvider):
                 instrumenting_module_name, instrumenting_library_version, schema_url, attributes
             )
         )
-
-

@@ -71,7 +71,7 @@ class Telemetry:
         return sum(p.dropped + p.failed for p in self._exporters)
 
     def handler(self, *, in_process: bool = False) -> TelemetryHandler:
-        """The ``opentelemetry-util-genai`` handler for model calls (INTERNAL spans if in-process)."""
+        """The util-genai handler for model calls (INTERNAL spans when in-process)."""
         mode = content_mode()
         key = (in_process, mode)
         with self._lock:
