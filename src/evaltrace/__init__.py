@@ -39,7 +39,7 @@ from evaltrace.providers import (
 from evaltrace.records import Case, CaseResult, LLMInteraction, Message, Score
 from evaltrace.results import EvaluationResult, MetricSummary, Totals, UsageSummary
 from evaltrace.runner import evaluate, evaluate_sync
-from evaltrace.tracing import InteractionCollector
+from evaltrace.tracing import InteractionCollector, install_tracer_provider
 
 __all__ = [
     "AnswerRelevance",
@@ -82,6 +82,7 @@ __all__ = [
     "evaluate",
     "evaluate_sync",
     "get_provider",
+    "install_tracer_provider",
     "read_case_results",
     "register_provider",
 ]

@@ -28,6 +28,7 @@ from evaltrace.records import Case, CaseResult, Score
 from evaltrace.results import EvaluationResult
 from evaltrace.tracing import Telemetry, telemetry_for_run, use_telemetry
 from evaltrace.tracing import _attributes as attr
+from evaltrace.tracing._threads import thread_context_propagation
 
 __all__ = ["DEFAULT_CONCURRENCY", "evaluate", "evaluate_sync"]
 
@@ -48,6 +49,7 @@ class _Run:
     embedder: EmbeddingModel | None
     writer: ResultsWriter | None
     on_case: Callable[[CaseResult], None] | None
+    thread_context: bool
 
 
 async def evaluate(
@@ -61,6 +63,7 @@ async def evaluate(
     embedder: EmbeddingModel | None = None,
     results_path: str | Path | None = None,
     on_case: Callable[[CaseResult], None] | None = None,
+    propagate_context_to_threads: bool = True,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: otel_metrics.MeterProvider | None = None,
 ) -> EvaluationResult:
@@ -73,6 +76,10 @@ async def evaluate(
     application's SDK tracer provider if one is installed, else to exporters
     built from the ``OTEL_*`` variables (none: offline); they are flushed before
     this returns, waiting at most a couple of seconds for a collector.
+
+    While the run is open, the trace context follows the task into worker
+    threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
+    the case; ``propagate_context_to_threads=False`` turns that off.
     """
     if max_concurrency < 1:
         raise ConfigurationError("max_concurrency must be at least 1")
@@ -94,6 +101,7 @@ async def evaluate(
             embedder=embedder,
             writer=ResultsWriter(results_path) if results_path is not None else None,
             on_case=on_case,
+            thread_context=propagate_context_to_threads,
         )
         return await _execute(run, dataset, name, run_id, max_concurrency)
 
@@ -119,6 +127,7 @@ async def _execute(
     trace_id = ""
     try:
         with (
+            thread_context_propagation(run.thread_context),
             use_telemetry(run.telemetry),
             run.telemetry.tracer.start_as_current_span(
                 f"evaluate {name}",

@@ -72,3 +72,14 @@ def global_tracer_provider(provider: trace.TracerProvider) -> Iterator[None]:
 
 
 PURPOSE = attr.PURPOSE
+
+
+@contextmanager
+def no_global_tracer_provider() -> Iterator[None]:
+    """Run the block as if no application had installed a tracer provider; restore after."""
+    saved = (trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE)
+    trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = None, Once()
+    try:
+        yield
+    finally:
+        trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = saved

@@ -74,8 +74,14 @@ def test_csv_known_columns_fill_fields_and_others_go_to_metadata(tmp_path: Path)
     )
     assert load_cases(path) == [
         Case(id="c1", input="What is 2+2?", expected="4", metadata={"category": "math"}),
-        Case(id="c2", input="Two\nlines", expected="b", output="given", context="some context",
-             metadata={"category": "misc"}),
+        Case(
+            id="c2",
+            input="Two\nlines",
+            expected="b",
+            output="given",
+            context="some context",
+            metadata={"category": "misc"},
+        ),
     ]
 
 
@@ -147,16 +153,18 @@ def test_jsonl_line_that_is_not_an_object(tmp_path: Path) -> None:
         ({"input": "q", "metadata": "x"}, "metadata", "must be an object, not a string"),
     ],
 )
-def test_bad_field_values(tmp_path: Path, record: dict[str, object], field: str,
-                          reason: str) -> None:
+def test_bad_field_values(
+    tmp_path: Path, record: dict[str, object], field: str, reason: str
+) -> None:
     error = load_error(jsonl(tmp_path, record))
     assert (error.line, error.field) == (1, field)
     assert reason in error.reason
 
 
 def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
-    path = jsonl(tmp_path, {"id": "a", "input": "1"}, {"id": "b", "input": "2"},
-                 {"id": "a", "input": "3"})
+    path = jsonl(
+        tmp_path, {"id": "a", "input": "1"}, {"id": "b", "input": "2"}, {"id": "a", "input": "3"}
+    )
     error = load_error(path)
     assert (error.line, error.field) == (3, "id")
     assert "duplicate id 'a' (first used on line 1)" in str(error)
@@ -205,8 +213,15 @@ def test_csv_duplicate_header_column(tmp_path: Path) -> None:
     assert (error.line, error.field) == (1, "tag")
 
 
-@pytest.mark.parametrize(("name", "text"), [("empty.jsonl", ""), ("blank.jsonl", "\n  \n"),
-                                            ("empty.json", "[]"), ("header.csv", "input\n")])
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("empty.jsonl", ""),
+        ("blank.jsonl", "\n  \n"),
+        ("empty.json", "[]"),
+        ("header.csv", "input\n"),
+    ],
+)
 def test_empty_dataset(tmp_path: Path, name: str, text: str) -> None:
     assert "has no cases" in str(load_error(write(tmp_path, name, text)))
 

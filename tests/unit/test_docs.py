@@ -37,7 +37,9 @@ def run_page(page: Path) -> str:
     return out.getvalue()
 
 
-PAGES = sorted(p for p in DOCS.rglob("*.md") if python_blocks(p) and p.name not in LOCAL_MODEL_PAGES)
+PAGES = sorted(
+    p for p in DOCS.rglob("*.md") if python_blocks(p) and p.name not in LOCAL_MODEL_PAGES
+)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])

@@ -16,6 +16,7 @@ from evaltrace.exceptions import ConfigurationError
 from evaltrace.tracing._batch import BoundedBatchSpanProcessor
 from evaltrace.tracing._content import content_mode
 from evaltrace.tracing._kind import InternalKindTracerProvider
+from evaltrace.tracing._sampling import RecordingTracerProvider
 from evaltrace.tracing.export import build_metric_readers, build_resource, build_span_exporters
 from evaltrace.tracing.processor import InteractionCollector
 
@@ -58,7 +59,8 @@ class Telemetry:
         self._lock = threading.Lock()
         from evaltrace._version import __version__
 
-        self.tracer = tracer_provider.get_tracer(_SCOPE, __version__)
+        self._recording = RecordingTracerProvider(tracer_provider)
+        self.tracer = self._recording.get_tracer(_SCOPE, __version__)
 
     @property
     def exports(self) -> bool:
@@ -89,7 +91,7 @@ class Telemetry:
     def _new_handler(self, in_process: bool, mode: ContentCapturingMode) -> TelemetryHandler:
         from evaltrace._version import __version__
 
-        provider: trace.TracerProvider = self.tracer_provider
+        provider: trace.TracerProvider = self._recording
         if in_process:
             provider = InternalKindTracerProvider(provider)
         handler = TelemetryHandler(
