@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    args.debug = getattr(args, "debug", False)
     return _dispatch(args)
 
 
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 unexpected error, 2 usage/configuration/dataset error, "
         "130 interrupted.",
     )
-    parser.set_defaults(command=None, debug=False)
+    parser.set_defaults(command=None)  # not debug: the --debug action is shared (SUPPRESS)
     parser.add_argument("--version", action="version", version=f"evaltrace {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands, common)

@@ -1,0 +1,392 @@
+"""The ``evaltrace`` command line, driven through ``main([...])`` with scripted models."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from evaltrace import (
+    Case,
+    CaseResult,
+    Completion,
+    EmbeddingModel,
+    Embeddings,
+    EvaluationResult,
+    ScriptedProvider,
+    read_case_results,
+    register_provider,
+)
+from evaltrace.cli import main
+from evaltrace.cli._commands import Io, _model_spec, run_demo
+from evaltrace.cli._progress import case_progress
+from evaltrace.demo import demo_cases
+
+PREFIX = "clitest"
+
+
+@pytest.fixture(autouse=True)
+def _plain_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables at the CLI's default width for pipes, whatever the terminal running pytest."""
+    for name in ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class Models:
+    """The scripted providers built for ``clitest:<model>``, by model name."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, list[object]] = {}
+        self.built: dict[str, ScriptedProvider] = {}
+
+    def script(self, model: str, *replies: object) -> None:
+        self.replies[model] = list(replies)
+
+    def __call__(self, model: str, **options: object) -> ScriptedProvider:
+        provider = ScriptedProvider(self.replies[model], model=model)  # type: ignore[arg-type]
+        self.built[model] = provider
+        return provider
+
+    def calls(self, model: str) -> int:
+        return len(self.built[model].calls)
+
+
+@pytest.fixture
+def models() -> Models:
+    registry = Models()
+    register_provider(PREFIX, registry)
+    return registry
+
+
+def write_jsonl(path: Path, records: Sequence[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "qa.jsonl", [
+        {"id": "capital", "input": "What is the capital of France?", "expected": "Paris"},
+        {"id": "sum", "input": "What is 7 times 8?", "expected": "56"},
+        {"id": "given", "input": "Largest ocean?", "expected": "Pacific",
+         "output": "The Atlantic"},
+    ])
+
+
+def run(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def row(out: str, first_cell: str) -> list[str]:
+    """The cells of the table row whose first cell is ``first_cell``."""
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if cells and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no row {first_cell!r} in:\n{out}")
+
+
+# --- evaltrace run ----------------------------------------------------------------------
+
+
+def test_run_prints_tables_and_saves_every_interaction(
+    models: Models, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m1", lambda messages: "Paris" if "France" in messages[-1].content else "54")
+    output = tmp_path / "results.json"
+    code, out, err = run(["run", str(dataset), "--metric", "contains", "-m", "exact_match",
+                          "--task", f"{PREFIX}:m1", "--output", str(output), "--no-progress"],
+                         capsys)
+    assert code == 0, err
+    assert err == ""
+    assert row(out, "contains")[1:] == ["0.333", "33%", "3/3", "0"]
+    assert row(out, "exact_match")[1:] == ["0.333", "33%", "3/3", "0"]
+    assert row(out, "capital") == ["capital", "What is the capital of France?", "Paris",
+                                   "Paris", "1.00", "1.00", "-"]
+    assert row(out, "sum")[2:6] == ["54", "56", "0.00", "0.00"]
+    assert row(out, "given")[2:4] == ["The Atlantic", "Pacific"]
+    task_row = row(out, "task")
+    assert task_row[1:5] == ["m1", "2", "0", "11"] and task_row[-1] == "$0.00 (local)"
+    assert row(out, "total")[1:3] == ["", "2"]
+    assert f"results: {output}" in out
+
+    saved = EvaluationResult.load(output)
+    assert saved.name == "qa" and saved.complete
+    assert len(saved.interactions) == models.calls("m1") == 2
+    assert {i.purpose for i in saved.interactions} == {"task"}
+    assert saved.metrics["contains"].mean == pytest.approx(1 / 3)
+    streamed = read_case_results(tmp_path / "results.jsonl")
+    assert sorted(c.case_id for c in streamed) == ["capital", "given", "sum"]
+
+
+def test_run_with_a_judge_shows_usage_per_purpose(
+    models: Models, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("task", "Paris")
+    models.script("judge", Completion(text='{"score": 0.75, "explanation": "close"}',
+                                      input_tokens=100, output_tokens=10))
+    output = tmp_path / "out.json"
+    code, out, err = run(["run", str(dataset), "-m", "correctness", "-m", "semantic_similarity",
+                          "--task", f"{PREFIX}:task", "--judge", f"{PREFIX}:judge",
+                          "--name", "judged", "-o", str(output)], capsys)
+    assert code == 0, err
+    saved = EvaluationResult.load(output)
+    assert saved.name == "judged"
+    assert len(saved.interactions) == models.calls("task") + models.calls("judge") == 2 + 6
+    usage = {purpose: u for (purpose, _), u in saved.by_purpose().items()}
+    assert set(usage) == {"task", "correctness_evaluation", "semantic_evaluation"}
+    assert row(out, "correctness_evaluation")[1:6] == ["judge", "3", "0", "300", "30"]
+    assert row(out, "semantic_evaluation")[1:3] == ["judge", "3"]
+    assert row(out, "correctness")[1:4] == ["0.750", "100%", "3/3"]
+
+
+def test_run_reads_csv(models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    models.script("m", "blue")
+    data = tmp_path / "colours.csv"
+    data.write_text("id,input,expected,topic\nsky,Colour of the sky?,blue,nature\n")
+    code, out, _ = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m",
+                        "-o", str(tmp_path / "r.json")], capsys)
+    assert code == 0
+    assert row(out, "sky")[4] == "1.00"
+    assert EvaluationResult.load(tmp_path / "r.json").cases[0].case.metadata == {"topic": "nature"}
+
+
+def test_regex_and_json_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_jsonl(tmp_path / "out.jsonl", [{"id": "j", "input": "q", "output": '{"a": 12}'}])
+    code, out, _ = run(["run", str(data), "-m", r"regex:\d+", "-m", "json_valid",
+                        "-o", str(tmp_path / "r.json")], capsys)
+    assert code == 0
+    assert row(out, "j")[4:6] == ["1.00", "1.00"]
+    assert row(out, r"regex:\d+")[1] == "1.000"
+    assert "No model calls were made." in out
+
+
+def test_bad_dataset_is_one_clear_line(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_jsonl(tmp_path / "bad.jsonl", [{"input": "ok"}, {"expected": "no input"}])
+    code, out, err = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m",
+                          "-o", str(tmp_path / "r.json")], capsys)
+    assert code == 2
+    assert out == ""
+    assert err == f"evaltrace: error: {data}:2: field 'input': missing (every case needs an " \
+                  "input)\n"
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_non_string_expected_and_invalid_json_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"input": "a", "expected": "x"}\n{"input": "b", "expected": 7}\n')
+    code, _, err = run(["run", str(data), "-m", "contains"], capsys)
+    assert (code, err.count("\n")) == (2, 1)
+    assert f"{data}:2: field 'expected': must be a string or null" in err
+    data.write_text('{"input": "a"}\n{"input": "b"\n')
+    code, _, err = run(["run", str(data), "-m", "contains"], capsys)
+    assert code == 2 and f"evaltrace: error: {data}:2: invalid JSON" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-m", "bleu"], "unknown metric 'bleu'; valid metrics: answer_relevance, contains, "
+                         "correctness, exact_match, faithfulness, json_valid, "
+                         "semantic_similarity, regex:<pattern>"),
+        ([], "no metric given: pass --metric NAME"),
+        (["-m", "correctness"], "metric 'correctness' needs a judge model: pass --judge"),
+        (["-m", "contains", "-m", "contains"], "metric 'contains' is given twice"),
+        (["-m", "regex:("], "invalid regular expression in --metric 'regex:('"),
+        (["-m", "contains", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (["-m", "contains"], "2 of 2 cases have no output (0, 1): pass --task"),
+        (["-m", "contains", "--task", "nosuch:model"], "unknown model 'nosuch:model'"),
+        (["-m", "contains", "--task", f"{PREFIX}:m", "-o", "/nonexistent/dir/r.json"],
+         "cannot write /nonexistent/dir/r.json: directory /nonexistent/dir does not exist"),
+    ],
+)
+def test_configuration_errors_exit_2_with_one_line(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+    message: str
+) -> None:
+    models.script("m", "x")
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"input": "a"}, {"input": "b"}])
+    code, out, err = run(["run", str(data), "-o", str(tmp_path / "r.json"), *argv], capsys)
+    assert code == 2
+    assert err.startswith("evaltrace: error: ") and err.count("\n") == 1
+    assert message in err
+    assert "m" not in models.built, "nothing ran"
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["run"], capsys)[0] == 2
+    code, _, err = run([], capsys)
+    assert code == 2 and "demo" in err and "show" in err
+    assert run(["--version"], capsys)[0] == 0
+
+
+def test_unexpected_error_is_one_line_with_a_debug_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(model: str, **options: object) -> ScriptedProvider:
+        raise RuntimeError("the factory broke")
+
+    register_provider("clitest-broken", broken)
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"input": "a"}])
+    argv = ["run", str(data), "-m", "contains", "--task", "clitest-broken:m",
+            "-o", str(tmp_path / "r.json")]
+    code, _, err = run(argv, capsys)
+    assert code == 1
+    assert err == ("evaltrace: error: unexpected RuntimeError: the factory broke (rerun with "
+                   "--debug to see the traceback)\n")
+    with pytest.raises(RuntimeError, match="the factory broke"):
+        main(["--debug", *argv])
+    with pytest.raises(RuntimeError, match="the factory broke"):
+        main([*argv, "--debug"])
+
+
+def test_ctrl_c_keeps_the_finished_cases(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m", "one", "two", KeyboardInterrupt(), "never")
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"id": f"c{i}", "input": f"q{i}"}
+                                                for i in range(4)])
+    jsonl = tmp_path / "partial.jsonl"
+    code, out, err = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m",
+                          "--concurrency", "1", "--results-jsonl", str(jsonl),
+                          "-o", str(tmp_path / "r.json")], capsys)
+    assert code == 130
+    assert err == (f"evaltrace: error: interrupted; the 2 finished cases are kept in {jsonl} "
+                   f"(see them with: evaltrace show {jsonl})\n")
+    assert [c.output for c in read_case_results(jsonl)] == ["one", "two"]
+    assert not (tmp_path / "r.json").exists()
+
+    code, out, err = run(["show", str(jsonl)], capsys)
+    assert code == 0, err
+    assert "2 cases, INCOMPLETE" in out
+    assert row(out, "c1")[2] == "two"
+
+
+# --- evaltrace show ---------------------------------------------------------------------
+
+
+def test_show_prints_the_same_tables(
+    models: Models, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m1", "Paris")
+    output = tmp_path / "results.json"
+    code, ran, _ = run(["run", str(dataset), "-m", "contains", "--task", f"{PREFIX}:m1",
+                        "-o", str(output)], capsys)
+    assert code == 0
+    code, shown, err = run(["show", str(output)], capsys)
+    assert (code, err) == (0, "")
+    tables = ran[: ran.index("results: ")]
+    assert shown == tables + f"trace id: {EvaluationResult.load(output).trace_id}\n"
+
+
+def test_show_prints_trace_link_and_dropped_span_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"id": "a", "input": "q", "output": "x"}])
+    output = tmp_path / "r.json"
+    assert run(["run", str(data), "-m", "json_valid", "-o", str(output)], capsys)[0] == 0
+    saved = EvaluationResult.load(output)
+    saved.model_copy(update={"trace_url": f"http://jaeger:16686/trace/{saved.trace_id}",
+                             "dropped_spans": 3}).save(output)
+    code, out, err = run(["show", str(output)], capsys)
+    assert code == 0
+    assert f"trace id: {saved.trace_id}\ntrace: http://jaeger:16686/trace/{saved.trace_id}" in out
+    assert err.startswith("evaltrace: warning: 3 spans could not be exported")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("{not json", "is not an evaltrace results file: Invalid JSON"),
+        ('{"name": "x"}', "is not an evaltrace results file: run_id: Field required"),
+    ],
+)
+def test_show_rejects_missing_or_invalid_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run(["show", str(path)], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"evaltrace: error: ") and message in err and err.count("\n") == 1
+
+
+# --- evaltrace demo (scripted models; the real ones run in tests/integration) -----------
+
+
+class WordEmbedder:
+    """Embeds a text as counts of a few words: offline and deterministic."""
+
+    name = "test-embedder"
+    model = "word-counts"
+    in_process = True
+    server_address: str | None = None
+    server_port: int | None = None
+    vocabulary = ("paris", "tokyo", "canberra", "sydney")
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        vectors = [[float(t.lower().count(w)) + 0.01 for w in self.vocabulary] for t in texts]
+        return Embeddings(vectors=vectors, input_tokens=sum(len(t.split()) for t in texts),
+                          response_model=self.model)
+
+
+def test_demo_scores_three_ways_and_records_task_and_embedding_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task = ScriptedProvider(["Paris", "Tokyo", "Sydney"], model="tiny")
+    output = tmp_path / "demo.json"
+    io_ = Io(out=Console(file=io.StringIO(), width=200), err=Console(file=io.StringIO()),
+             progress=False)
+    result = run_demo(limit=3, output=output, results_jsonl=tmp_path / "demo.jsonl", io=io_,
+                      task=task, embedder=EmbeddingModel(WordEmbedder()))
+    saved = EvaluationResult.load(output)
+    assert saved == result
+    assert [c.case_id for c in saved.cases] == [c.id for c in demo_cases(3)]
+    assert list(saved.metrics) == ["semantic_similarity", "contains", "exact_match"]
+    assert saved.metrics["exact_match"].mean == pytest.approx(2 / 3)
+    purposes = [i.purpose for i in saved.interactions]
+    assert purposes.count("task") == len(task.calls) == 3
+    assert purposes.count("semantic_evaluation") == 3
+    text = io_.out.file.getvalue()  # type: ignore[attr-defined]
+    assert "semantic_evaluation" in text and "word-counts" in text
+
+
+def test_demo_limit_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["demo", "--limit", "0"], capsys)
+    assert code == 2 and err == "evaltrace: error: limit must be at least 1, not 0\n"
+
+
+# --- pieces -----------------------------------------------------------------------------
+
+
+def test_progress_bar_counts_finished_cases() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100)
+    case = CaseResult(case=Case(input="q"), case_id="last-one", output="a")
+    with case_progress(2, enabled=True, console=console) as advance:
+        advance(case)
+        advance(case)
+    assert "2/2" in buffer.getvalue() and "last-one" in buffer.getvalue()
+
+
+def test_task_base_url_means_an_openai_compatible_server() -> None:
+    provider = _model_spec(None, "http://127.0.0.1:8080/v1")
+    assert provider is not None and not isinstance(provider, str)
+    assert (provider.model, provider.server_address, provider.server_port) == (
+        "default", "127.0.0.1", 8080)
+    named = _model_spec("qwen2.5", "http://localhost:11434/v1")
+    assert not isinstance(named, str) and named is not None and named.model == "qwen2.5"
+    assert _model_spec("openai:gpt-4o-mini", None) == "openai:gpt-4o-mini"
