@@ -41,8 +41,13 @@ def load_cases(path: str | Path) -> list[Case]:
     name = str(path)
     suffix = source.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise DatasetError(name, None, None, f"unsupported file type {source.suffix or '(none)'!r}"
-                           f": use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        raise DatasetError(
+            name,
+            None,
+            None,
+            f"unsupported file type {source.suffix or '(none)'!r}"
+            f": use one of {', '.join(SUPPORTED_SUFFIXES)}",
+        )
     text = _read_text(source, name)
     if suffix == ".csv":
         rows = _csv_rows(text, name)
@@ -81,19 +86,25 @@ def _jsonl_rows(text: str, name: str) -> Iterator[Row]:
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DatasetError(name, number, None,
-                               f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+            raise DatasetError(
+                name, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            ) from None
 
 
 def _json_rows(text: str, name: str) -> Iterator[Row]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DatasetError(name, exc.lineno, None,
-                           f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        raise DatasetError(
+            name, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+        ) from None
     if not isinstance(data, list):
-        raise DatasetError(name, None, None, "a .json dataset must be a list of case objects, "
-                           f"not {_json_type(data)}")
+        raise DatasetError(
+            name,
+            None,
+            None,
+            f"a .json dataset must be a list of case objects, not {_json_type(data)}",
+        )
     return iter(list(zip(_item_lines(text), data, strict=True)))
 
 
@@ -134,8 +145,12 @@ def _csv_rows(text: str, name: str) -> Iterator[Row]:
 def _csv_header(header: list[str], name: str) -> list[str]:
     columns = [c.strip() for c in header]
     if "input" not in columns:
-        raise DatasetError(name, 1, "input", f"the header has no 'input' column "
-                           f"(columns: {', '.join(columns) or 'none'})")
+        raise DatasetError(
+            name,
+            1,
+            "input",
+            f"the header has no 'input' column (columns: {', '.join(columns) or 'none'})",
+        )
     for index, column in enumerate(columns):
         if not column:
             raise DatasetError(name, 1, None, f"column {index + 1} of the header has no name")
@@ -146,8 +161,12 @@ def _csv_header(header: list[str], name: str) -> list[str]:
 
 def _csv_record(columns: list[str], cells: list[str], name: str, line: int) -> dict[str, Any]:
     if len(cells) > len(columns):
-        raise DatasetError(name, line, None, f"the row has {len(cells)} cells but the header "
-                           f"has {len(columns)} columns")
+        raise DatasetError(
+            name,
+            line,
+            None,
+            f"the row has {len(cells)} cells but the header has {len(columns)} columns",
+        )
     record: dict[str, Any] = {}
     metadata: dict[str, str] = {}
     for column, cell in zip(columns, cells, strict=False):
@@ -169,7 +188,8 @@ def _cases(rows: Iterator[Row], name: str, suffix: str) -> list[Case]:
         if case.id is not None:
             if case.id in seen:
                 raise _Where(name, line, item).error(
-                    "id", f"duplicate id {case.id!r} (first used on line {seen[case.id]})")
+                    "id", f"duplicate id {case.id!r} (first used on line {seen[case.id]})"
+                )
             seen[case.id] = line
         cases.append(case)
     return cases

@@ -69,12 +69,19 @@ def write_jsonl(path: Path, records: Sequence[dict[str, object]]) -> Path:
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "qa.jsonl", [
-        {"id": "capital", "input": "What is the capital of France?", "expected": "Paris"},
-        {"id": "sum", "input": "What is 7 times 8?", "expected": "56"},
-        {"id": "given", "input": "Largest ocean?", "expected": "Pacific",
-         "output": "The Atlantic"},
-    ])
+    return write_jsonl(
+        tmp_path / "qa.jsonl",
+        [
+            {"id": "capital", "input": "What is the capital of France?", "expected": "Paris"},
+            {"id": "sum", "input": "What is 7 times 8?", "expected": "56"},
+            {
+                "id": "given",
+                "input": "Largest ocean?",
+                "expected": "Pacific",
+                "output": "The Atlantic",
+            },
+        ],
+    )
 
 
 def run(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -101,15 +108,35 @@ def test_run_prints_tables_and_saves_every_interaction(
 ) -> None:
     models.script("m1", lambda messages: "Paris" if "France" in messages[-1].content else "54")
     output = tmp_path / "results.json"
-    code, out, err = run(["run", str(dataset), "--metric", "contains", "-m", "exact_match",
-                          "--task", f"{PREFIX}:m1", "--output", str(output), "--no-progress"],
-                         capsys)
+    code, out, err = run(
+        [
+            "run",
+            str(dataset),
+            "--metric",
+            "contains",
+            "-m",
+            "exact_match",
+            "--task",
+            f"{PREFIX}:m1",
+            "--output",
+            str(output),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert err == ""
     assert row(out, "contains")[1:] == ["0.333", "33%", "3/3", "0"]
     assert row(out, "exact_match")[1:] == ["0.333", "33%", "3/3", "0"]
-    assert row(out, "capital") == ["capital", "What is the capital of France?", "Paris",
-                                   "Paris", "1.00", "1.00", "-"]
+    assert row(out, "capital") == [
+        "capital",
+        "What is the capital of France?",
+        "Paris",
+        "Paris",
+        "1.00",
+        "1.00",
+        "-",
+    ]
     assert row(out, "sum")[2:6] == ["54", "56", "0.00", "0.00"]
     assert row(out, "given")[2:4] == ["The Atlantic", "Pacific"]
     task_row = row(out, "task")
@@ -130,12 +157,32 @@ def test_run_with_a_judge_shows_usage_per_purpose(
     models: Models, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     models.script("task", "Paris")
-    models.script("judge", Completion(text='{"score": 0.75, "explanation": "close"}',
-                                      input_tokens=100, output_tokens=10))
+    models.script(
+        "judge",
+        Completion(
+            text='{"score": 0.75, "explanation": "close"}', input_tokens=100, output_tokens=10
+        ),
+    )
     output = tmp_path / "out.json"
-    code, out, err = run(["run", str(dataset), "-m", "correctness", "-m", "semantic_similarity",
-                          "--task", f"{PREFIX}:task", "--judge", f"{PREFIX}:judge",
-                          "--name", "judged", "-o", str(output)], capsys)
+    code, out, err = run(
+        [
+            "run",
+            str(dataset),
+            "-m",
+            "correctness",
+            "-m",
+            "semantic_similarity",
+            "--task",
+            f"{PREFIX}:task",
+            "--judge",
+            f"{PREFIX}:judge",
+            "--name",
+            "judged",
+            "-o",
+            str(output),
+        ],
+        capsys,
+    )
     assert code == 0, err
     saved = EvaluationResult.load(output)
     assert saved.name == "judged"
@@ -151,8 +198,19 @@ def test_run_reads_csv(models: Models, tmp_path: Path, capsys: pytest.CaptureFix
     models.script("m", "blue")
     data = tmp_path / "colours.csv"
     data.write_text("id,input,expected,topic\nsky,Colour of the sky?,blue,nature\n")
-    code, out, _ = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m",
-                        "-o", str(tmp_path / "r.json")], capsys)
+    code, out, _ = run(
+        [
+            "run",
+            str(data),
+            "-m",
+            "contains",
+            "--task",
+            f"{PREFIX}:m",
+            "-o",
+            str(tmp_path / "r.json"),
+        ],
+        capsys,
+    )
     assert code == 0
     assert row(out, "sky")[4] == "1.00"
     assert EvaluationResult.load(tmp_path / "r.json").cases[0].case.metadata == {"topic": "nature"}
@@ -160,8 +218,10 @@ def test_run_reads_csv(models: Models, tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_regex_and_json_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_jsonl(tmp_path / "out.jsonl", [{"id": "j", "input": "q", "output": '{"a": 12}'}])
-    code, out, _ = run(["run", str(data), "-m", r"regex:\d+", "-m", "json_valid",
-                        "-o", str(tmp_path / "r.json")], capsys)
+    code, out, _ = run(
+        ["run", str(data), "-m", r"regex:\d+", "-m", "json_valid", "-o", str(tmp_path / "r.json")],
+        capsys,
+    )
     assert code == 0
     assert row(out, "j")[4:6] == ["1.00", "1.00"]
     assert row(out, r"regex:\d+")[1] == "1.000"
@@ -172,12 +232,24 @@ def test_bad_dataset_is_one_clear_line(
     models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = write_jsonl(tmp_path / "bad.jsonl", [{"input": "ok"}, {"expected": "no input"}])
-    code, out, err = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m",
-                          "-o", str(tmp_path / "r.json")], capsys)
+    code, out, err = run(
+        [
+            "run",
+            str(data),
+            "-m",
+            "contains",
+            "--task",
+            f"{PREFIX}:m",
+            "-o",
+            str(tmp_path / "r.json"),
+        ],
+        capsys,
+    )
     assert code == 2
     assert out == ""
-    assert err == f"evaltrace: error: {data}:2: field 'input': missing (every case needs an " \
-                  "input)\n"
+    assert (
+        err == f"evaltrace: error: {data}:2: field 'input': missing (every case needs an input)\n"
+    )
     assert not (tmp_path / "r.json").exists()
 
 
@@ -197,9 +269,12 @@ def test_non_string_expected_and_invalid_json_line(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["-m", "bleu"], "unknown metric 'bleu'; valid metrics: answer_relevance, contains, "
-                         "correctness, exact_match, faithfulness, json_valid, "
-                         "semantic_similarity, regex:<pattern>"),
+        (
+            ["-m", "bleu"],
+            "unknown metric 'bleu'; valid metrics: answer_relevance, contains, "
+            "correctness, exact_match, faithfulness, json_valid, "
+            "semantic_similarity, regex:<pattern>",
+        ),
         ([], "no metric given: pass --metric NAME"),
         (["-m", "correctness"], "metric 'correctness' needs a judge model: pass --judge"),
         (["-m", "contains", "-m", "contains"], "metric 'contains' is given twice"),
@@ -207,13 +282,18 @@ def test_non_string_expected_and_invalid_json_line(
         (["-m", "contains", "--concurrency", "0"], "--concurrency must be at least 1"),
         (["-m", "contains"], "2 of 2 cases have no output (0, 1): pass --task"),
         (["-m", "contains", "--task", "nosuch:model"], "unknown model 'nosuch:model'"),
-        (["-m", "contains", "--task", f"{PREFIX}:m", "-o", "/nonexistent/dir/r.json"],
-         "cannot write /nonexistent/dir/r.json: directory /nonexistent/dir does not exist"),
+        (
+            ["-m", "contains", "--task", f"{PREFIX}:m", "-o", "/nonexistent/dir/r.json"],
+            "cannot write /nonexistent/dir/r.json: directory /nonexistent/dir does not exist",
+        ),
     ],
 )
 def test_configuration_errors_exit_2_with_one_line(
-    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
-    message: str
+    models: Models,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
 ) -> None:
     models.script("m", "x")
     data = write_jsonl(tmp_path / "qa.jsonl", [{"input": "a"}, {"input": "b"}])
@@ -239,12 +319,22 @@ def test_unexpected_error_is_one_line_with_a_debug_hint(
 
     register_provider("clitest-broken", broken)
     data = write_jsonl(tmp_path / "qa.jsonl", [{"input": "a"}])
-    argv = ["run", str(data), "-m", "contains", "--task", "clitest-broken:m",
-            "-o", str(tmp_path / "r.json")]
+    argv = [
+        "run",
+        str(data),
+        "-m",
+        "contains",
+        "--task",
+        "clitest-broken:m",
+        "-o",
+        str(tmp_path / "r.json"),
+    ]
     code, _, err = run(argv, capsys)
     assert code == 1
-    assert err == ("evaltrace: error: unexpected RuntimeError: the factory broke (rerun with "
-                   "--debug to see the traceback)\n")
+    assert err == (
+        "evaltrace: error: unexpected RuntimeError: the factory broke (rerun with "
+        "--debug to see the traceback)\n"
+    )
     with pytest.raises(RuntimeError, match="the factory broke"):
         main(["--debug", *argv])
     with pytest.raises(RuntimeError, match="the factory broke"):
@@ -255,15 +345,30 @@ def test_ctrl_c_keeps_the_finished_cases(
     models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     models.script("m", "one", "two", KeyboardInterrupt(), "never")
-    data = write_jsonl(tmp_path / "qa.jsonl", [{"id": f"c{i}", "input": f"q{i}"}
-                                                for i in range(4)])
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"id": f"c{i}", "input": f"q{i}"} for i in range(4)])
     jsonl = tmp_path / "partial.jsonl"
-    code, out, err = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m",
-                          "--concurrency", "1", "--results-jsonl", str(jsonl),
-                          "-o", str(tmp_path / "r.json")], capsys)
+    code, out, err = run(
+        [
+            "run",
+            str(data),
+            "-m",
+            "contains",
+            "--task",
+            f"{PREFIX}:m",
+            "--concurrency",
+            "1",
+            "--results-jsonl",
+            str(jsonl),
+            "-o",
+            str(tmp_path / "r.json"),
+        ],
+        capsys,
+    )
     assert code == 130
-    assert err == (f"evaltrace: error: interrupted; the 2 finished cases are kept in {jsonl} "
-                   f"(see them with: evaltrace show {jsonl})\n")
+    assert err == (
+        f"evaltrace: error: interrupted; the 2 finished cases are kept in {jsonl} "
+        f"(see them with: evaltrace show {jsonl})\n"
+    )
     assert [c.output for c in read_case_results(jsonl)] == ["one", "two"]
     assert not (tmp_path / "r.json").exists()
 
@@ -281,8 +386,9 @@ def test_show_prints_the_same_tables(
 ) -> None:
     models.script("m1", "Paris")
     output = tmp_path / "results.json"
-    code, ran, _ = run(["run", str(dataset), "-m", "contains", "--task", f"{PREFIX}:m1",
-                        "-o", str(output)], capsys)
+    code, ran, _ = run(
+        ["run", str(dataset), "-m", "contains", "--task", f"{PREFIX}:m1", "-o", str(output)], capsys
+    )
     assert code == 0
     code, shown, err = run(["show", str(output)], capsys)
     assert (code, err) == (0, "")
@@ -297,8 +403,9 @@ def test_show_prints_trace_link_and_dropped_span_warning(
     output = tmp_path / "r.json"
     assert run(["run", str(data), "-m", "json_valid", "-o", str(output)], capsys)[0] == 0
     saved = EvaluationResult.load(output)
-    saved.model_copy(update={"trace_url": f"http://jaeger:16686/trace/{saved.trace_id}",
-                             "dropped_spans": 3}).save(output)
+    saved.model_copy(
+        update={"trace_url": f"http://jaeger:16686/trace/{saved.trace_id}", "dropped_spans": 3}
+    ).save(output)
     code, out, err = run(["show", str(output)], capsys)
     assert code == 0
     assert f"trace id: {saved.trace_id}\ntrace: http://jaeger:16686/trace/{saved.trace_id}" in out
@@ -321,7 +428,7 @@ def test_show_rejects_missing_or_invalid_files(
         path.write_text(content)
     code, out, err = run(["show", str(path)], capsys)
     assert (code, out) == (2, "")
-    assert err.startswith(f"evaltrace: error: ") and message in err and err.count("\n") == 1
+    assert err.startswith("evaltrace: error: ") and message in err and err.count("\n") == 1
 
 
 # --- evaltrace demo (scripted models; the real ones run in tests/integration) -----------
@@ -339,8 +446,11 @@ class WordEmbedder:
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         vectors = [[float(t.lower().count(w)) + 0.01 for w in self.vocabulary] for t in texts]
-        return Embeddings(vectors=vectors, input_tokens=sum(len(t.split()) for t in texts),
-                          response_model=self.model)
+        return Embeddings(
+            vectors=vectors,
+            input_tokens=sum(len(t.split()) for t in texts),
+            response_model=self.model,
+        )
 
 
 def test_demo_scores_three_ways_and_records_task_and_embedding_calls(
@@ -348,10 +458,17 @@ def test_demo_scores_three_ways_and_records_task_and_embedding_calls(
 ) -> None:
     task = ScriptedProvider(["Paris", "Tokyo", "Sydney"], model="tiny")
     output = tmp_path / "demo.json"
-    io_ = Io(out=Console(file=io.StringIO(), width=200), err=Console(file=io.StringIO()),
-             progress=False)
-    result = run_demo(limit=3, output=output, results_jsonl=tmp_path / "demo.jsonl", io=io_,
-                      task=task, embedder=EmbeddingModel(WordEmbedder()))
+    io_ = Io(
+        out=Console(file=io.StringIO(), width=200), err=Console(file=io.StringIO()), progress=False
+    )
+    result = run_demo(
+        limit=3,
+        output=output,
+        results_jsonl=tmp_path / "demo.jsonl",
+        io=io_,
+        task=task,
+        embedder=EmbeddingModel(WordEmbedder()),
+    )
     saved = EvaluationResult.load(output)
     assert saved == result
     assert [c.case_id for c in saved.cases] == [c.id for c in demo_cases(3)]
@@ -386,7 +503,10 @@ def test_task_base_url_means_an_openai_compatible_server() -> None:
     provider = _model_spec(None, "http://127.0.0.1:8080/v1")
     assert provider is not None and not isinstance(provider, str)
     assert (provider.model, provider.server_address, provider.server_port) == (
-        "default", "127.0.0.1", 8080)
+        "default",
+        "127.0.0.1",
+        8080,
+    )
     named = _model_spec("qwen2.5", "http://localhost:11434/v1")
     assert not isinstance(named, str) and named is not None and named.model == "qwen2.5"
     assert _model_spec("openai:gpt-4o-mini", None) == "openai:gpt-4o-mini"

@@ -32,8 +32,7 @@ from evaltrace.cli._saved import load_result
 from evaltrace.datasets import load_cases
 from evaltrace.demo import DEMO_TASK_MODEL, demo_cases
 
-__all__ = ["Interrupted", "Io", "RunPlan", "cmd_demo", "cmd_run", "cmd_show", "execute",
-           "run_demo"]
+__all__ = ["Interrupted", "Io", "RunPlan", "cmd_demo", "cmd_run", "cmd_show", "execute", "run_demo"]
 
 TaskArg = str | Provider | Model | Callable[[str], Awaitable[str]]
 ModelArg = str | Provider | Model
@@ -99,9 +98,15 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
 
         try:
             result = evaluate_sync(
-                plan.cases, plan.metrics, task=plan.task, judge=plan.judge, name=plan.name,
-                max_concurrency=plan.concurrency, embedder=plan.embedder,
-                results_path=plan.results_jsonl, on_case=on_case,
+                plan.cases,
+                plan.metrics,
+                task=plan.task,
+                judge=plan.judge,
+                name=plan.name,
+                max_concurrency=plan.concurrency,
+                embedder=plan.embedder,
+                results_path=plan.results_jsonl,
+                on_case=on_case,
             )
         except KeyboardInterrupt:
             raise Interrupted(plan.results_jsonl, finished) from None
@@ -119,9 +124,12 @@ def report(result: EvaluationResult, io: Io, *, exporting: bool) -> None:
         if result.trace_url:
             io.out.print(f"trace: {result.trace_url}", soft_wrap=True)
     if result.dropped_spans > 0:
-        io.err.print(f"evaltrace: warning: {result.dropped_spans} spans could not be exported "
-                     "to the OTLP collector (the results file still holds every interaction)",
-                     soft_wrap=True, markup=False)
+        io.err.print(
+            f"evaltrace: warning: {result.dropped_spans} spans could not be exported "
+            "to the OTLP collector (the results file still holds every interaction)",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def run_demo(
@@ -138,16 +146,27 @@ def run_demo(
     With no ``embedder``, SemanticSimilarity uses the embedded all-MiniLM-L6-v2.
     """
     metrics: list[Metric] = [SemanticSimilarity(), Contains(), ExactMatch()]
-    plan = RunPlan(cases=demo_cases(limit), metrics=metrics, name="demo", output=output,
-                   results_jsonl=results_jsonl, task=task, embedder=embedder)
+    plan = RunPlan(
+        cases=demo_cases(limit),
+        metrics=metrics,
+        name="demo",
+        output=output,
+        results_jsonl=results_jsonl,
+        task=task,
+        embedder=embedder,
+    )
     return execute(plan, io)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``evaltrace demo``."""
     output = Path(args.output)
-    run_demo(limit=args.limit, output=output, results_jsonl=_jsonl_path(args, output),
-             io=Io.standard(progress=not args.no_progress))
+    run_demo(
+        limit=args.limit,
+        output=output,
+        results_jsonl=_jsonl_path(args, output),
+        io=Io.standard(progress=not args.no_progress),
+    )
     return 0
 
 
@@ -162,9 +181,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         _require_outputs(cases)
     output = Path(args.output)
     plan = RunPlan(
-        cases=cases, metrics=metrics, name=args.name or Path(args.dataset).stem, output=output,
-        results_jsonl=_jsonl_path(args, output), task=task,
-        judge=_model_spec(args.judge, args.judge_base_url), concurrency=args.concurrency,
+        cases=cases,
+        metrics=metrics,
+        name=args.name or Path(args.dataset).stem,
+        output=output,
+        results_jsonl=_jsonl_path(args, output),
+        task=task,
+        judge=_model_spec(args.judge, args.judge_base_url),
+        concurrency=args.concurrency,
     )
     execute(plan, Io.standard(progress=not args.no_progress))
     return 0

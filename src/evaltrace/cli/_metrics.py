@@ -39,8 +39,9 @@ METRIC_NAMES = (*sorted(_FACTORIES), f"{_REGEX}<pattern>")
 def build_metrics(names: Sequence[str], *, judge: bool) -> list[Metric]:
     """One metric per name; a clear ``ConfigurationError`` for anything that cannot work."""
     if not names:
-        raise ConfigurationError(f"no metric given: pass --metric NAME (one or more of "
-                                 f"{', '.join(METRIC_NAMES)})")
+        raise ConfigurationError(
+            f"no metric given: pass --metric NAME (one or more of {', '.join(METRIC_NAMES)})"
+        )
     metrics = [_metric(name) for name in names]
     seen: set[str] = set()
     for metric in metrics:
@@ -49,23 +50,27 @@ def build_metrics(names: Sequence[str], *, judge: bool) -> list[Metric]:
         seen.add(metric.name)
     needing = sorted(seen & JUDGE_METRICS)
     if needing and not judge:
-        raise ConfigurationError(f"metric {needing[0]!r} needs a judge model: pass --judge "
-                                 "provider:model (e.g. --judge openai:gpt-4o-mini)")
+        raise ConfigurationError(
+            f"metric {needing[0]!r} needs a judge model: pass --judge "
+            "provider:model (e.g. --judge openai:gpt-4o-mini)"
+        )
     return metrics
 
 
 def _metric(name: str) -> Metric:
     if name.startswith(_REGEX):
-        pattern = name[len(_REGEX):]
+        pattern = name[len(_REGEX) :]
         if not pattern:
             raise ConfigurationError("--metric regex:<pattern> needs a pattern after 'regex:'")
         try:
             return RegexMatch(pattern, name=name)
         except re.error as exc:
-            raise ConfigurationError(f"invalid regular expression in --metric {name!r}: "
-                                     f"{exc}") from None
+            raise ConfigurationError(
+                f"invalid regular expression in --metric {name!r}: {exc}"
+            ) from None
     factory = _FACTORIES.get(name.strip().lower())
     if factory is None:
-        raise ConfigurationError(f"unknown metric {name!r}; valid metrics: "
-                                 f"{', '.join(METRIC_NAMES)}")
+        raise ConfigurationError(
+            f"unknown metric {name!r}; valid metrics: {', '.join(METRIC_NAMES)}"
+        )
     return factory()

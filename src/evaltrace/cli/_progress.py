@@ -21,8 +21,13 @@ def case_progress(total: int, *, enabled: bool, console: Console) -> Iterator[On
     if not enabled:
         yield _ignore
         return
-    columns = (TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[last]}", style="dim", markup=False))
+    columns = (
+        TextColumn("evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}", style="dim", markup=False),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("cases", total=total, last="")
 

@@ -34,8 +34,9 @@ def _header(result: EvaluationResult) -> Text:
     text = Text()
     text.append(f"evaluation {result.name!r}", style="bold")
     status = "complete" if result.complete else "INCOMPLETE (interrupted or failed)"
-    text.append(f": {len(result.cases)} cases, {status}, {result.duration:.1f} s, "
-                f"run {result.run_id}")
+    text.append(
+        f": {len(result.cases)} cases, {status}, {result.duration:.1f} s, run {result.run_id}"
+    )
     return text
 
 
@@ -47,8 +48,13 @@ def metric_table(result: EvaluationResult) -> Table:
         table.add_column(name, justify="right")
     for summary in result.metrics.values():
         failures = Text(str(summary.failures), style="red" if summary.failures else "")
-        table.add_row(summary.metric, _fraction(summary.mean), _percent(summary.pass_rate),
-                      f"{summary.count}/{len(result.cases)}", failures)
+        table.add_row(
+            summary.metric,
+            _fraction(summary.mean),
+            _percent(summary.pass_rate),
+            f"{summary.count}/{len(result.cases)}",
+            failures,
+        )
     return table
 
 
@@ -80,26 +86,40 @@ def usage_table(result: EvaluationResult) -> Table:
     table = Table(title="Model calls by purpose", title_justify="left")
     table.add_column("purpose")
     table.add_column("model")
-    for name in ("calls", "errors", "input tokens", "output tokens", "p50 latency",
-                 "p95 latency", "cost"):
+    for name in (
+        "calls",
+        "errors",
+        "input tokens",
+        "output tokens",
+        "p50 latency",
+        "p95 latency",
+        "cost",
+    ):
         table.add_column(name, justify="right")
     groups = _groups(result.interactions)
     for (purpose, model), usage in result.by_purpose().items():
         table.add_row(purpose, model, *_usage_cells(usage, groups[(purpose, model)]))
     table.add_section()
-    table.add_row(Text("total", style="bold"), "", *_usage_cells(result.totals,
-                                                                  result.interactions))
+    table.add_row(
+        Text("total", style="bold"), "", *_usage_cells(result.totals, result.interactions)
+    )
     return table
 
 
 def _usage_cells(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> list[str | Text]:
     errors = Text(str(usage.errors), style="red" if usage.errors else "")
-    return [str(usage.calls), errors, f"{usage.input_tokens:,}", f"{usage.output_tokens:,}",
-            _seconds(usage.latency_p50), _seconds(usage.latency_p95), _cost(usage, calls)]
+    return [
+        str(usage.calls),
+        errors,
+        f"{usage.input_tokens:,}",
+        f"{usage.output_tokens:,}",
+        _seconds(usage.latency_p50),
+        _seconds(usage.latency_p95),
+        _cost(usage, calls),
+    ]
 
 
-def _groups(interactions: Sequence[LLMInteraction]) -> dict[tuple[str, str],
-                                                               list[LLMInteraction]]:
+def _groups(interactions: Sequence[LLMInteraction]) -> dict[tuple[str, str], list[LLMInteraction]]:
     groups: dict[tuple[str, str], list[LLMInteraction]] = {}
     for interaction in interactions:
         groups.setdefault((interaction.purpose, interaction.model), []).append(interaction)

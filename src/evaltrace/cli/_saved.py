@@ -23,8 +23,9 @@ def load_result(path: Path) -> EvaluationResult:
             return _from_stream(path)
         return EvaluationResult.load(path)
     except ValidationError as exc:
-        raise ConfigurationError(f"{path} is not an evaltrace results file: "
-                                 f"{_first_problem(exc)}") from None
+        raise ConfigurationError(
+            f"{path} is not an evaltrace results file: {_first_problem(exc)}"
+        ) from None
     except (UnicodeDecodeError, OSError) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc}") from None
 
@@ -37,13 +38,21 @@ def _from_stream(path: Path) -> EvaluationResult:
     interactions = [i for case in cases for i in case.interactions]
     if summary is not None:
         return EvaluationResult.model_validate(
-            {**summary, "cases": cases, "interactions": sorted(interactions,
-                                                                key=lambda i: i.timestamp)}
+            {
+                **summary,
+                "cases": cases,
+                "interactions": sorted(interactions, key=lambda i: i.timestamp),
+            }
         )
     times = sorted(i.timestamp for i in interactions) or [datetime.now(UTC)]
     return EvaluationResult.build(
-        name=path.stem, run_id="", trace_id=interactions[0].trace_id if interactions else "",
-        started_at=times[0], finished_at=times[-1], cases=cases, interactions=interactions,
+        name=path.stem,
+        run_id="",
+        trace_id=interactions[0].trace_id if interactions else "",
+        started_at=times[0],
+        finished_at=times[-1],
+        cases=cases,
+        interactions=interactions,
         complete=False,
     )
 

@@ -42,8 +42,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except Interrupted as stop:
-        _error(f"interrupted; the {stop.finished} finished cases are kept in {stop.path} "
-               f"(see them with: evaltrace show {stop.path})")
+        _error(
+            f"interrupted; the {stop.finished} finished cases are kept in {stop.path} "
+            f"(see them with: evaltrace show {stop.path})"
+        )
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _error("interrupted")
@@ -56,8 +58,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     except Exception as error:
         if args.debug:
             raise
-        _error(f"unexpected {type(error).__name__}: {error} (rerun with --debug to see the "
-               "traceback)")
+        _error(
+            f"unexpected {type(error).__name__}: {error} (rerun with --debug to see the traceback)"
+        )
         return EXIT_ERROR
     finally:
         logging.getLogger("evaltrace").removeHandler(handler)
@@ -66,10 +69,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``evaltrace`` argument parser with its three subcommands."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show full tracebacks on errors")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show full tracebacks on errors",
+    )
     parser = argparse.ArgumentParser(
-        prog="evaltrace", parents=[common],
+        prog="evaltrace",
+        parents=[common],
         description="Evaluate LLM applications; every model call is an OpenTelemetry span.",
         epilog="Exit codes: 0 done, 1 unexpected error, 2 usage/configuration/dataset error, "
         "130 interrupted.",
@@ -83,10 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser],
-              common: argparse.ArgumentParser) -> None:
+def _add_demo(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     demo = commands.add_parser(
-        "demo", parents=[common], help="offline demo: the embedded local model on 30 questions",
+        "demo",
+        parents=[common],
+        help="offline demo: the embedded local model on 30 questions",
         description="Answer the bundled questions with the embedded local model "
         "(local:gemma-3-270m) and score the answers with semantic_similarity "
         "(all-MiniLM-L6-v2 embeddings), contains and exact_match. No network, no API key.",
@@ -96,38 +107,64 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     demo.set_defaults(handler=cmd_demo)
 
 
-def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser],
-             common: argparse.ArgumentParser) -> None:
+def _add_run(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     run = commands.add_parser(
-        "run", parents=[common], help="evaluate a dataset file (.jsonl, .json or .csv)",
+        "run",
+        parents=[common],
+        help="evaluate a dataset file (.jsonl, .json or .csv)",
         description="Evaluate the cases of DATASET. Cases with no 'output' are answered by "
         "--task. Metrics: " + ", ".join(METRIC_NAMES) + ".",
     )
     run.add_argument("dataset", metavar="DATASET", help="a .jsonl, .json or .csv file of cases")
-    run.add_argument("--metric", "-m", action="append", metavar="NAME",
-                     help="a metric to score with (repeatable): " + ", ".join(METRIC_NAMES))
-    run.add_argument("--task", metavar="PROVIDER:MODEL",
-                     help="the model that answers cases without an output, e.g. "
-                     "local:gemma-3-270m or openai:gpt-4o-mini")
-    run.add_argument("--task-base-url", metavar="URL",
-                     help="answer with an OpenAI-compatible server at URL (its /v1 address); "
-                     "--task then names the server's model (default: 'default')")
-    run.add_argument("--judge", metavar="PROVIDER:MODEL",
-                     help="the judge model for correctness, faithfulness, answer_relevance "
-                     "(and semantic_similarity, which otherwise compares embeddings)")
-    run.add_argument("--judge-base-url", metavar="URL",
-                     help="the judge is an OpenAI-compatible server at URL")
+    run.add_argument(
+        "--metric",
+        "-m",
+        action="append",
+        metavar="NAME",
+        help="a metric to score with (repeatable): " + ", ".join(METRIC_NAMES),
+    )
+    run.add_argument(
+        "--task",
+        metavar="PROVIDER:MODEL",
+        help="the model that answers cases without an output, e.g. "
+        "local:gemma-3-270m or openai:gpt-4o-mini",
+    )
+    run.add_argument(
+        "--task-base-url",
+        metavar="URL",
+        help="answer with an OpenAI-compatible server at URL (its /v1 address); "
+        "--task then names the server's model (default: 'default')",
+    )
+    run.add_argument(
+        "--judge",
+        metavar="PROVIDER:MODEL",
+        help="the judge model for correctness, faithfulness, answer_relevance "
+        "(and semantic_similarity, which otherwise compares embeddings)",
+    )
+    run.add_argument(
+        "--judge-base-url", metavar="URL", help="the judge is an OpenAI-compatible server at URL"
+    )
     run.add_argument("--name", help="the run's name (default: the dataset file's name)")
-    run.add_argument("--concurrency", type=int, default=8, metavar="N",
-                     help="cases evaluated at once (default: 8)")
+    run.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="cases evaluated at once (default: 8)",
+    )
     _add_output_options(run)
     run.set_defaults(handler=cmd_run)
 
 
-def _add_show(commands: argparse._SubParsersAction[argparse.ArgumentParser],
-              common: argparse.ArgumentParser) -> None:
+def _add_show(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     show = commands.add_parser(
-        "show", parents=[common], help="print the tables of a saved result",
+        "show",
+        parents=[common],
+        help="print the tables of a saved result",
         description="Print the tables of a results.json written by 'demo' or 'run' (or of "
         "its case-by-case .jsonl stream, e.g. after an interrupted run).",
     )
@@ -136,13 +173,24 @@ def _add_show(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def _add_output_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--output", "-o", default="results.json", metavar="PATH",
-                         help="where to save the full result as JSON (default: results.json)")
-    command.add_argument("--results-jsonl", metavar="PATH",
-                         help="where to stream finished cases as they finish (default: the "
-                         "output path with a .jsonl suffix)")
-    command.add_argument("--no-progress", action="store_true",
-                         help="no progress bar (it is also off when stderr is not a terminal)")
+    command.add_argument(
+        "--output",
+        "-o",
+        default="results.json",
+        metavar="PATH",
+        help="where to save the full result as JSON (default: results.json)",
+    )
+    command.add_argument(
+        "--results-jsonl",
+        metavar="PATH",
+        help="where to stream finished cases as they finish (default: the "
+        "output path with a .jsonl suffix)",
+    )
+    command.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (it is also off when stderr is not a terminal)",
+    )
 
 
 def _configure_logging() -> logging.Handler:
