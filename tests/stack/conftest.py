@@ -30,7 +30,9 @@ def rotel(servers_venv: Path, tmp_path: Path) -> Iterator[servers.RotelAgent]:
 
 
 @pytest.fixture(scope="module")
-def phoenix(servers_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.PhoenixServer]:
+def phoenix(
+    servers_venv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[servers.PhoenixServer]:
     """One Phoenix per test module (it takes a while to start); use a project per test."""
     with servers.run_phoenix(tmp_path_factory.mktemp("phoenix"), venv=servers_venv) as server:
         yield server

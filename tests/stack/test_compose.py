@@ -45,7 +45,11 @@ CONTENT_KEYS = [
     "gen_ai.prompt",
     "gen_ai.completion",
 ]
-LEGACY_INDEXED_CONTENT_KEYS = ["gen_ai.prompt.0.content", "gen_ai.completion.0.content", "gen_ai.prompt.1.role"]
+LEGACY_INDEXED_CONTENT_KEYS = [
+    "gen_ai.prompt.0.content",
+    "gen_ai.completion.0.content",
+    "gen_ai.prompt.1.role",
+]
 NON_CONTENT_KEYS = [
     "gen_ai.request.model",
     "gen_ai.operation.name",
@@ -116,11 +120,17 @@ def test_compose_config_is_valid(servers_venv: Path) -> None:
 
 
 def _break_unknown_dependency(text: str) -> str:
-    return text.replace("      jaeger:\n        condition: service_healthy", "      jaegerr:\n        condition: service_healthy", 1)
+    return text.replace(
+        "      jaeger:\n        condition: service_healthy",
+        "      jaegerr:\n        condition: service_healthy",
+        1,
+    )
 
 
 def _break_unknown_key(text: str) -> str:
-    return text.replace("    restart: unless-stopped", "    restart: unless-stopped\n    healthchek: {}", 1)
+    return text.replace(
+        "    restart: unless-stopped", "    restart: unless-stopped\n    healthchek: {}", 1
+    )
 
 
 def _break_bad_port(text: str) -> str:
@@ -166,12 +176,15 @@ def _one_shot_services(services: dict[str, Any]) -> set[str]:
     return {
         name
         for name, conditions in waited.items()
-        if conditions == {"service_completed_successfully"} and services[name].get("restart") == "no"
+        if conditions == {"service_completed_successfully"}
+        and services[name].get("restart") == "no"
     }
 
 
 def test_expected_services(compose: dict[str, Any]) -> None:
-    assert {"otel-collector", "jaeger", "tempo", "prometheus", "grafana"} <= set(compose["services"])
+    assert {"otel-collector", "jaeger", "tempo", "prometheus", "grafana"} <= set(
+        compose["services"]
+    )
 
 
 def test_images_are_pinned(compose: dict[str, Any], raw_compose: dict[str, Any]) -> None:
@@ -208,7 +221,9 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -
             continue
         check = svc.get("healthcheck") or {}
         test = check.get("test")
-        assert test and test[0] in ("CMD", "CMD-SHELL") and not check.get("disable"), f"{name}: no healthcheck"
+        assert test and test[0] in ("CMD", "CMD-SHELL") and not check.get("disable"), (
+            f"{name}: no healthcheck"
+        )
         # The busybox used by a healthcheck comes from the shared tools volume.
         if test[1].startswith("/healthcheck-tools/"):
             mounts = {v["target"]: v for v in svc.get("volumes") or []}
@@ -234,11 +249,21 @@ def test_depends_on_uses_conditions(compose: dict[str, Any]) -> None:
     for name, svc in services.items():
         for dep, spec in (svc.get("depends_on") or {}).items():
             assert dep in services, f"{name} depends on unknown {dep}"
-            assert spec.get("condition") in ("service_healthy", "service_completed_successfully"), (name, dep)
+            assert spec.get("condition") in ("service_healthy", "service_completed_successfully"), (
+                name,
+                dep,
+            )
     collector = services["otel-collector"]["depends_on"]
-    assert {d for d, s in collector.items() if s["condition"] == "service_healthy"} >= {"jaeger", "tempo"}
+    assert {d for d, s in collector.items() if s["condition"] == "service_healthy"} >= {
+        "jaeger",
+        "tempo",
+    }
     grafana = services["grafana"]["depends_on"]
-    assert {d for d, s in grafana.items() if s["condition"] == "service_healthy"} >= {"prometheus", "tempo", "jaeger"}
+    assert {d for d, s in grafana.items() if s["condition"] == "service_healthy"} >= {
+        "prometheus",
+        "tempo",
+        "jaeger",
+    }
 
 
 def test_bind_mounts_exist(compose: dict[str, Any]) -> None:
@@ -289,7 +314,9 @@ def test_no_content_switch_selects_the_no_content_config(servers_venv: Path) -> 
     assert _mount_source(collector, arg[len("--config=") :]) == NO_CONTENT_CONFIG
 
 
-def test_grafana_login(compose: dict[str, Any], raw_compose: dict[str, Any], servers_venv: Path) -> None:
+def test_grafana_login(
+    compose: dict[str, Any], raw_compose: dict[str, Any], servers_venv: Path
+) -> None:
     env = compose["services"]["grafana"]["environment"]
     password = env.get("GF_SECURITY_ADMIN_PASSWORD")
     assert password and password.lower() != "admin" and len(password) >= 8
@@ -299,12 +326,18 @@ def test_grafana_login(compose: dict[str, Any], raw_compose: dict[str, Any], ser
     match = re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:-([^}]+)\}", raw)
     assert match and match.group(1) == password
     override = resolved_compose({"GRAFANA_ADMIN_PASSWORD": "correct-horse-battery"})
-    assert override["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "correct-horse-battery"
+    assert (
+        override["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+        == "correct-horse-battery"
+    )
 
 
 def test_grafana_provisioning_paths_match_mounts(compose: dict[str, Any]) -> None:
     grafana = compose["services"]["grafana"]
-    assert _mount_source(grafana, "/etc/grafana/provisioning") == CONFIG_DIR / "grafana" / "provisioning"
+    assert (
+        _mount_source(grafana, "/etc/grafana/provisioning")
+        == CONFIG_DIR / "grafana" / "provisioning"
+    )
     providers = yaml.safe_load(DASHBOARD_PROVIDERS.read_text())["providers"]
     [provider] = providers
     assert _mount_source(grafana, provider["options"]["path"]) == DASHBOARD.parent
@@ -329,7 +362,10 @@ def _type(component_id: str) -> str:
 def test_collector_pipelines_are_consistent(path: Path) -> None:
     cfg = load(path)
     pipelines = cfg["service"]["pipelines"]
-    declared = {kind: set(cfg.get(kind) or {}) for kind in ("receivers", "processors", "exporters", "connectors")}
+    declared = {
+        kind: set(cfg.get(kind) or {})
+        for kind in ("receivers", "processors", "exporters", "connectors")
+    }
     used: dict[str, set[str]] = {kind: set() for kind in declared}
     connector_as_exporter: dict[str, set[str]] = {}
     connector_as_receiver: dict[str, set[str]] = {}
@@ -347,19 +383,27 @@ def test_collector_pipelines_are_consistent(path: Path) -> None:
                     side = connector_as_exporter if role == "exporters" else connector_as_receiver
                     side.setdefault(name, set()).add(signal)
                     continue
-                assert name in declared[role], f"{path.name}: {pipeline_id} uses undeclared {role[:-1]} {name}"
+                assert name in declared[role], (
+                    f"{path.name}: {pipeline_id} uses undeclared {role[:-1]} {name}"
+                )
                 used[role].add(name)
         if "memory_limiter" in (pipeline.get("processors") or []):
-            assert pipeline["processors"][0] == "memory_limiter", f"{pipeline_id}: memory_limiter must come first"
+            assert pipeline["processors"][0] == "memory_limiter", (
+                f"{pipeline_id}: memory_limiter must come first"
+            )
 
     for kind in declared:
-        assert declared[kind] == used[kind], f"{path.name}: declared but unused {kind}: {declared[kind] - used[kind]}"
+        assert declared[kind] == used[kind], (
+            f"{path.name}: declared but unused {kind}: {declared[kind] - used[kind]}"
+        )
     for name in declared["connectors"]:
         assert connector_as_exporter.get(name), f"connector {name} is never an exporter"
         assert connector_as_receiver.get(name), f"connector {name} is never a receiver"
     # Both connectors turn spans into metrics.
     for name in ("spanmetrics", "sum"):
-        assert connector_as_exporter[name] == {"traces"} and connector_as_receiver[name] == {"metrics"}, name
+        assert connector_as_exporter[name] == {"traces"} and connector_as_receiver[name] == {
+            "metrics"
+        }, name
     assert set(cfg["service"].get("extensions") or []) == set(cfg.get("extensions") or {})
 
 
@@ -369,13 +413,25 @@ def test_collector_wiring_matches_the_stack(path: Path, compose: dict[str, Any])
     services = compose["services"]
     otlp = cfg["receivers"]["otlp"]["protocols"]
     published = {p["target"] for p in services["otel-collector"]["ports"]}
-    assert {int(otlp["grpc"]["endpoint"].rsplit(":", 1)[1]), int(otlp["http"]["endpoint"].rsplit(":", 1)[1])} == published
+    assert {
+        int(otlp["grpc"]["endpoint"].rsplit(":", 1)[1]),
+        int(otlp["http"]["endpoint"].rsplit(":", 1)[1]),
+    } == published
 
     # Traces go to Jaeger and Tempo over OTLP gRPC on the compose network.
-    tempo_grpc = load(TEMPO_CONFIG)["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
+    tempo_grpc = load(TEMPO_CONFIG)["distributor"]["receivers"]["otlp"]["protocols"]["grpc"][
+        "endpoint"
+    ]
     assert cfg["exporters"]["otlp/tempo"]["endpoint"] == f"tempo:{tempo_grpc.rsplit(':', 1)[1]}"
-    assert cfg["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"  # Jaeger v2's built-in OTLP port
-    traces_exporters = {e for p, spec in cfg["service"]["pipelines"].items() if _type(p) == "traces" for e in spec["exporters"]}
+    assert (
+        cfg["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    )  # Jaeger v2's built-in OTLP port
+    traces_exporters = {
+        e
+        for p, spec in cfg["service"]["pipelines"].items()
+        if _type(p) == "traces"
+        for e in spec["exporters"]
+    }
     assert {"otlp/jaeger", "otlp/tempo"} <= traces_exporters
 
     # Prometheus scrapes the prometheus exporter; exemplars need OpenMetrics.
@@ -391,7 +447,9 @@ def test_collector_wiring_matches_the_stack(path: Path, compose: dict[str, Any])
     assert f"http://127.0.0.1:{health_port}/" in services["otel-collector"]["healthcheck"]["test"]
 
     # Library metrics (gen_ai.client.token.usage, ...) reach Prometheus too.
-    metric_pipelines = [p for p in cfg["service"]["pipelines"].values() if "prometheus" in p["exporters"]]
+    metric_pipelines = [
+        p for p in cfg["service"]["pipelines"].values() if "prometheus" in p["exporters"]
+    ]
     assert any("otlp" in p["receivers"] for p in metric_pipelines)
 
 
@@ -434,12 +492,17 @@ def _content_statements(cfg: dict[str, Any]) -> dict[str, list[str]]:
     return by_context
 
 
-SAMPLE_ATTRIBUTES = {k: "secret text" for k in CONTENT_KEYS + LEGACY_INDEXED_CONTENT_KEYS} | {
-    "input.value": "secret",
-    "output.value": "secret",
-    "llm.input_messages.0.message.content": "secret",
-    "llm.output_messages.0.message.content": "secret",
-} | {k: "kept" for k in NON_CONTENT_KEYS} | {"gen_ai.prompt_tokens_estimate": 3}
+SAMPLE_ATTRIBUTES = (
+    {k: "secret text" for k in CONTENT_KEYS + LEGACY_INDEXED_CONTENT_KEYS}
+    | {
+        "input.value": "secret",
+        "output.value": "secret",
+        "llm.input_messages.0.message.content": "secret",
+        "llm.output_messages.0.message.content": "secret",
+    }
+    | {k: "kept" for k in NON_CONTENT_KEYS}
+    | {"gen_ai.prompt_tokens_estimate": 3}
+)
 
 
 def test_no_content_variant_deletes_content_from_spans_and_events() -> None:
@@ -448,7 +511,9 @@ def test_no_content_variant_deletes_content_from_spans_and_events() -> None:
     assert set(statements) == {"span", "spanevent"}
     for context, stmts in statements.items():
         kept = apply_statements(stmts, SAMPLE_ATTRIBUTES)
-        assert kept == {k: "kept" for k in NON_CONTENT_KEYS} | {"gen_ai.prompt_tokens_estimate": 3}, context
+        assert kept == {k: "kept" for k in NON_CONTENT_KEYS} | {
+            "gen_ai.prompt_tokens_estimate": 3
+        }, context
     # It runs in every traces pipeline, before anything is exported or metered.
     for pipeline_id, pipeline in cfg["service"]["pipelines"].items():
         if _type(pipeline_id) == "traces":
@@ -470,7 +535,9 @@ def test_no_content_variant_is_the_base_config_plus_the_transform() -> None:
 def test_base_config_keeps_content() -> None:
     """Control for the test above: the default config strips nothing."""
     cfg = load(COLLECTOR_CONFIG)
-    assert not any(_type(p) in ("transform", "attributes", "redaction") for p in cfg.get("processors", {}))
+    assert not any(
+        _type(p) in ("transform", "attributes", "redaction") for p in cfg.get("processors", {})
+    )
 
 
 # --------------------------------------------------------------------------
@@ -502,14 +569,18 @@ def produced_series(cfg: dict[str, Any]) -> dict[str, set[str]]:
         out[base + "_sum"] = labels | target_labels
         out[base + "_count"] = labels | target_labels
     for name, spec in (cfg["connectors"].get("sum", {}).get("spans") or {}).items():
-        out[prom_name(name) + "_total"] = {prom_name(a["key"]) for a in spec.get("attributes", [])} | target_labels
+        out[prom_name(name) + "_total"] = {
+            prom_name(a["key"]) for a in spec.get("attributes", [])
+        } | target_labels
     return out
 
 
 _SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}")
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*,?')
 _GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
-_LABEL_VALUES = re.compile(r"label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{[^}]*\})?\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)")
+_LABEL_VALUES = re.compile(
+    r"label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{[^}]*\})?\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)"
+)
 
 
 def check_promql(expr: str, series: dict[str, set[str]], where: str) -> set[str]:
@@ -519,14 +590,18 @@ def check_promql(expr: str, series: dict[str, set[str]], where: str) -> set[str]
     assert metrics, f"{where}: no metric selector in {expr!r}"
     names = {m for m, _ in metrics}
     for metric, matchers in metrics:
-        assert metric in series, f"{where}: {metric} is not produced by the collector ({sorted(series)})"
+        assert metric in series, (
+            f"{where}: {metric} is not produced by the collector ({sorted(series)})"
+        )
         rest = _MATCHER.sub("", matchers).strip()
         assert rest == "", f"{where}: cannot read matchers {matchers!r}"
         for label, _op in ((m.group(1), m.group(2)) for m in _MATCHER.finditer(matchers)):
             assert label in series[metric], f"{where}: {metric} has no label {label}"
     for group in _GROUPING.findall(expr):
         for label in filter(None, (s.strip() for s in group.split(","))):
-            assert all(label in series[n] for n in names), f"{where}: grouping by unknown label {label}"
+            assert all(label in series[n] for n in names), (
+                f"{where}: grouping by unknown label {label}"
+            )
     return names
 
 
@@ -545,7 +620,9 @@ def test_produced_metric_names(series: dict[str, set[str]]) -> None:
         "evaltrace_tokens_input_total",
         "evaltrace_tokens_output_total",
     } <= set(series)
-    assert {"gen_ai_request_model", "evaltrace_purpose", "error_type"} <= series["traces_span_metrics_calls_total"]
+    assert {"gen_ai_request_model", "evaltrace_purpose", "error_type"} <= series[
+        "traces_span_metrics_calls_total"
+    ]
 
 
 def test_promql_checker_can_fail(series: dict[str, set[str]]) -> None:
@@ -576,7 +653,9 @@ def test_dashboard_identity(dashboard: dict[str, Any]) -> None:
     assert len({p["id"] for p in _panels(dashboard)}) == len(_panels(dashboard))
 
 
-def test_dashboard_queries_use_produced_metrics(dashboard: dict[str, Any], series: dict[str, set[str]]) -> None:
+def test_dashboard_queries_use_produced_metrics(
+    dashboard: dict[str, Any], series: dict[str, set[str]]
+) -> None:
     datasource_uids = {ds["uid"]: ds["type"] for ds in load(DATASOURCES)["datasources"]}
     used: set[str] = set()
     for panel in _panels(dashboard):
@@ -584,7 +663,9 @@ def test_dashboard_queries_use_produced_metrics(dashboard: dict[str, Any], serie
             continue
         for target in panel["targets"]:
             ds = target.get("datasource") or panel["datasource"]
-            assert datasource_uids.get(ds["uid"]) == ds["type"], f"{panel['title']}: unknown data source {ds}"
+            assert datasource_uids.get(ds["uid"]) == ds["type"], (
+                f"{panel['title']}: unknown data source {ds}"
+            )
             if ds["type"] == "prometheus":
                 used |= check_promql(target["expr"], series, panel["title"])
     for var in dashboard["templating"]["list"]:
@@ -602,10 +683,16 @@ def test_dashboard_queries_use_produced_metrics(dashboard: dict[str, Any], serie
 
 
 def _prom_exprs(panel: dict[str, Any]) -> list[str]:
-    return [t["expr"] for t in panel["targets"] if (t.get("datasource") or panel["datasource"])["type"] == "prometheus"]
+    return [
+        t["expr"]
+        for t in panel["targets"]
+        if (t.get("datasource") or panel["datasource"])["type"] == "prometheus"
+    ]
 
 
-def test_dashboard_has_calls_tokens_latency_errors_by_model_and_purpose(dashboard: dict[str, Any]) -> None:
+def test_dashboard_has_calls_tokens_latency_errors_by_model_and_purpose(
+    dashboard: dict[str, Any],
+) -> None:
     timeseries = [p for p in _panels(dashboard) if p["type"] == "timeseries"]
 
     def find(pred) -> dict[str, Any]:
@@ -621,13 +708,19 @@ def test_dashboard_has_calls_tokens_latency_errors_by_model_and_purpose(dashboar
     for panel in (calls, tokens, latency, errors):
         for expr in _prom_exprs(panel):
             [grouping] = _GROUPING.findall(expr)
-            assert {"gen_ai_request_model", "evaltrace_purpose"} <= {s.strip() for s in grouping.split(",")}, expr
+            assert {"gen_ai_request_model", "evaltrace_purpose"} <= {
+                s.strip() for s in grouping.split(",")
+            }, expr
     assert any("evaltrace_tokens_output_total" in e for e in _prom_exprs(tokens))
     assert latency["fieldConfig"]["defaults"]["unit"] == "s"
 
 
 def test_dashboard_links_to_traces(dashboard: dict[str, Any]) -> None:
-    latency = next(p for p in _panels(dashboard) if any("histogram_quantile" in e for e in _prom_exprs(p)) and p["type"] == "timeseries")
+    latency = next(
+        p
+        for p in _panels(dashboard)
+        if any("histogram_quantile" in e for e in _prom_exprs(p)) and p["type"] == "timeseries"
+    )
     assert any(t.get("exemplar") for t in latency["targets"])
     links = latency["fieldConfig"]["defaults"]["links"]
     urls = [link["url"] for link in links]
@@ -677,5 +770,8 @@ def test_prometheus_and_tempo_configs_parse() -> None:
     tempo = load(TEMPO_CONFIG)
     assert tempo["server"]["http_listen_port"] == 3200
     assert tempo["storage"]["trace"]["backend"] == "local"
-    assert tempo["metrics_generator"]["storage"]["remote_write"][0]["url"] == "http://prometheus:9090/api/v1/write"
+    assert (
+        tempo["metrics_generator"]["storage"]["remote_write"][0]["url"]
+        == "http://prometheus:9090/api/v1/write"
+    )
     assert "service-graphs" in tempo["overrides"]["defaults"]["metrics_generator"]["processors"]

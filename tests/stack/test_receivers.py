@@ -13,8 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+    OTLPSpanExporter as GrpcSpanExporter,
+)
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+    OTLPSpanExporter as HttpSpanExporter,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -126,7 +130,10 @@ def assert_rotel_trace(spans: list[servers.ReceivedSpan], sent: Sent) -> None:
     types = child.attribute_types()
     assert {k: types[k] for k in EXPECTED_TYPES} == EXPECTED_TYPES
     assert [(e.name, e.attribute_values()) for e in child.events] == [
-        ("gen_ai.evaluation.result", {"gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.75})
+        (
+            "gen_ai.evaluation.result",
+            {"gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.75},
+        )
     ]
     assert child.resource_values()["service.name"] == sent.service
     assert child.scope.split()[0] == "evaltrace.stack-test"
@@ -135,15 +142,20 @@ def assert_rotel_trace(spans: list[servers.ReceivedSpan], sent: Sent) -> None:
 
 
 def _has_trace(sent: Sent):
-    return lambda spans: {sent.parent_span_id, sent.child_span_id} <= {
-        s.span_id for s in spans if s.trace_id == sent.trace_id
-    }
+    return lambda spans: (
+        {sent.parent_span_id, sent.child_span_id}
+        <= {s.span_id for s in spans if s.trace_id == sent.trace_id}
+    )
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_rotel_logs_genai_spans_with_types_and_parentage(rotel: servers.RotelAgent, protocol: str) -> None:
+def test_rotel_logs_genai_spans_with_types_and_parentage(
+    rotel: servers.RotelAgent, protocol: str
+) -> None:
     exporter = make_exporter(
-        protocol, grpc_endpoint=rotel.grpc_endpoint, http_traces_url=f"{rotel.http_endpoint}/v1/traces"
+        protocol,
+        grpc_endpoint=rotel.grpc_endpoint,
+        http_traces_url=f"{rotel.http_endpoint}/v1/traces",
     )
     sent = export_genai_trace(exporter)
     spans = rotel.wait_for_spans(_has_trace(sent))
@@ -241,11 +253,16 @@ def assert_phoenix_trace(spans: list[dict], sent: Sent) -> None:
     assert attrs["evaltrace.streamed"] is False
     [event] = child["events"]
     assert event["name"] == "gen_ai.evaluation.result"
-    assert event["attributes"] == {"gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.75}
+    assert event["attributes"] == {
+        "gen_ai.evaluation.name": "relevance",
+        "gen_ai.evaluation.score.value": 0.75,
+    }
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_phoenix_stores_genai_spans(phoenix: servers.PhoenixServer, project: str, protocol: str) -> None:
+def test_phoenix_stores_genai_spans(
+    phoenix: servers.PhoenixServer, project: str, protocol: str
+) -> None:
     exporter = make_exporter(
         protocol, grpc_endpoint=phoenix.grpc_endpoint, http_traces_url=phoenix.otlp_http_traces_url
     )
@@ -255,13 +272,17 @@ def test_phoenix_stores_genai_spans(phoenix: servers.PhoenixServer, project: str
     )
     assert_phoenix_trace(spans, sent)
     # Filtering by trace id goes through the same endpoint.
-    assert {s["context"]["span_id"] for s in phoenix.get_spans(project, trace_ids=[sent.trace_id])} == {
+    assert {
+        s["context"]["span_id"] for s in phoenix.get_spans(project, trace_ids=[sent.trace_id])
+    } == {
         sent.parent_span_id,
         sent.child_span_id,
     }
 
 
-def test_phoenix_pagination_returns_every_span(phoenix: servers.PhoenixServer, project: str) -> None:
+def test_phoenix_pagination_returns_every_span(
+    phoenix: servers.PhoenixServer, project: str
+) -> None:
     exporter = make_exporter("grpc", grpc_endpoint=phoenix.grpc_endpoint, http_traces_url="")
     sent = export_genai_trace(exporter, project=project, extra_children=5)  # 7 spans
     phoenix.wait_for_spans(lambda s: len(s) >= 7, project=project, what="7 spans in Phoenix")
@@ -291,7 +312,10 @@ def test_phoenix_listens_only_on_loopback(phoenix: servers.PhoenixServer) -> Non
 
 @pytest.fixture(params=["grpc", "http"])
 def forwarding_rotel(
-    request: pytest.FixtureRequest, phoenix: servers.PhoenixServer, servers_venv: Path, tmp_path: Path
+    request: pytest.FixtureRequest,
+    phoenix: servers.PhoenixServer,
+    servers_venv: Path,
+    tmp_path: Path,
 ) -> Iterator[servers.RotelAgent]:
     protocol = request.param
     target = f"http://{phoenix.grpc_endpoint}" if protocol == "grpc" else phoenix.base_url

@@ -83,7 +83,11 @@ def servers_venv() -> Path:
 @cache
 def _site_packages(venv: Path) -> Path:
     out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -177,7 +181,9 @@ def poll_until(
             )
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error!r})" if last_error else ""
-            raise TimeoutError(f"{what}: not done after {timeout:.0f}s{detail}" + _log_tail(log_path))
+            raise TimeoutError(
+                f"{what}: not done after {timeout:.0f}s{detail}" + _log_tail(log_path)
+            )
         time.sleep(interval)
 
 
@@ -195,7 +201,9 @@ def _clean_env(drop_prefixes: Sequence[str], extra: Mapping[str, str]) -> dict[s
     return env
 
 
-def _start(cmd: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
+def _start(
+    cmd: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path
+) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         # Own session => own process group, so stop() can end the whole tree
@@ -258,8 +266,10 @@ def listening_addresses(pid: int) -> list[tuple[str, int]]:
 
 
 def is_loopback(address: str) -> bool:
-    return address.startswith("127.") or address in {"::1", "::ffff:127.0.0.1"} or address.startswith(
-        "::ffff:127."
+    return (
+        address.startswith("127.")
+        or address in {"::1", "::ffff:127.0.0.1"}
+        or address.startswith("::ffff:127.")
     )
 
 
@@ -372,12 +382,16 @@ def _split_items(inner: str) -> list[TypedValue]:
     return items
 
 
-_SPAN_FIELD = re.compile(r"^\s{4}(Trace ID|Parent ID|ID|Name|Kind|Status code|Status message)\s*: ?(.*)$")
+_SPAN_FIELD = re.compile(
+    r"^\s{4}(Trace ID|Parent ID|ID|Name|Kind|Status code|Status message)\s*: ?(.*)$"
+)
 _TIME_FIELD = re.compile(r"^(Start time|End time): (\d+)\s*$")
 _ATTR = re.compile(r"^ {5}-> ([^:]+): (.*)$")
 _EVENT_ATTR = re.compile(r"^ {10}-> ([^:]+): (.*)$")
 _EVENT_FIELD = re.compile(r"^ {5}-> (Name|Timestamp|DroppedAttributesCount|Attributes:):? ?(.*)$")
-_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\s+(TRACE|DEBUG|INFO|WARN|ERROR)\b")
+_LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\s+(TRACE|DEBUG|INFO|WARN|ERROR)\b"
+)
 
 
 def parse_rotel_debug_log(text: str) -> list[ReceivedSpan]:
@@ -467,7 +481,11 @@ def parse_rotel_debug_log(text: str) -> list[ReceivedSpan]:
             last = None
             continue
         if span is not None and (m := _TIME_FIELD.match(line)):
-            setattr(span, "start_time_unix_nano" if m.group(1) == "Start time" else "end_time_unix_nano", int(m.group(2)))
+            setattr(
+                span,
+                "start_time_unix_nano" if m.group(1) == "Start time" else "end_time_unix_nano",
+                int(m.group(2)),
+            )
             continue
         if span is not None and line == "Attributes:":
             section, last = "span_attrs", None
@@ -557,7 +575,9 @@ class RotelAgent:
             spans = self.spans()
             return spans if predicate(spans) else None
 
-        return poll_until(probe, timeout=timeout, what=what, process=self.process, log_path=self.log_path)
+        return poll_until(
+            probe, timeout=timeout, what=what, process=self.process, log_path=self.log_path
+        )
 
 
 @contextlib.contextmanager
@@ -616,7 +636,7 @@ def run_rotel(
         process = _start(cmd, env=env, log_path=log_path, cwd=workdir)
         try:
             poll_until(
-                lambda: port_open(LOOPBACK, grpc_port) and port_open(LOOPBACK, http_port),
+                lambda g=grpc_port, h=http_port: port_open(LOOPBACK, g) and port_open(LOOPBACK, h),
                 timeout=start_timeout,
                 what=f"rotel-agent listening on {grpc_port}/{http_port}",
                 process=process,
@@ -630,7 +650,9 @@ def run_rotel(
             stop_process(process)
             raise
         try:
-            yield RotelAgent(process=process, grpc_port=grpc_port, http_port=http_port, log_path=log_path)
+            yield RotelAgent(
+                process=process, grpc_port=grpc_port, http_port=http_port, log_path=log_path
+            )
         finally:
             stop_process(process)
         return
@@ -668,7 +690,9 @@ class PhoenixServer:
     def otlp_http_traces_url(self) -> str:
         return f"{self.base_url}/v1/traces"
 
-    def get_json(self, path: str, params: Sequence[tuple[str, str]] = (), timeout: float = 30.0) -> Any:
+    def get_json(
+        self, path: str, params: Sequence[tuple[str, str]] = (), timeout: float = 30.0
+    ) -> Any:
         url = f"{self.base_url}{path}"
         if params:
             url = f"{url}?{urllib.parse.urlencode(list(params))}"
@@ -721,7 +745,14 @@ class PhoenixServer:
             spans = self.get_spans(project, trace_ids=trace_ids)
             return spans if predicate(spans) else None
 
-        return poll_until(probe, timeout=timeout, interval=0.5, what=what, process=self.process, log_path=self.log_path)
+        return poll_until(
+            probe,
+            timeout=timeout,
+            interval=0.5,
+            what=what,
+            process=self.process,
+            log_path=self.log_path,
+        )
 
 
 def _http_ok(url: str) -> bool:
@@ -770,13 +801,15 @@ def run_phoenix(
                 "PHOENIX_DISABLE_AGENT_ASSISTANT": "true",
             },
         )
-        process = _start([str(python), str(_PHOENIX_LAUNCHER)], env=env, log_path=log_path, cwd=working_dir)
+        process = _start(
+            [str(python), str(_PHOENIX_LAUNCHER)], env=env, log_path=log_path, cwd=working_dir
+        )
         base = f"http://{LOOPBACK}:{port}"
         try:
             poll_until(
-                lambda: _http_ok(f"{base}/healthz")
-                and _http_ok(f"{base}/readyz")
-                and port_open(LOOPBACK, grpc_port),
+                lambda b=base, g=grpc_port: (
+                    _http_ok(f"{b}/healthz") and _http_ok(f"{b}/readyz") and port_open(LOOPBACK, g)
+                ),
                 timeout=start_timeout,
                 interval=0.5,
                 what=f"Phoenix ready on {port} (gRPC {grpc_port})",
@@ -792,7 +825,11 @@ def run_phoenix(
             raise
         try:
             yield PhoenixServer(
-                process=process, port=port, grpc_port=grpc_port, log_path=log_path, working_dir=working_dir
+                process=process,
+                port=port,
+                grpc_port=grpc_port,
+                log_path=log_path,
+                working_dir=working_dir,
             )
         finally:
             stop_process(process)
