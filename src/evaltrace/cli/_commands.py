@@ -38,6 +38,7 @@ TaskArg = str | Provider | Model | Callable[[str], Awaitable[str]]
 ModelArg = str | Provider | Model
 _OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 _PIPE_WIDTH = 160
+DEMO_CONCURRENCY = 1
 #: The server-side model name used with ``--task-base-url`` when ``--task`` names none.
 DEFAULT_SERVER_MODEL = "default"
 
@@ -144,6 +145,8 @@ def run_demo(
     """The offline demo: the bundled questions, answered by ``task``, scored three ways.
 
     With no ``embedder``, SemanticSimilarity uses the embedded all-MiniLM-L6-v2.
+    Cases run one at a time: the in-process models serve one call at a time
+    anyway, and so each call's latency is its own, not time spent queueing.
     """
     metrics: list[Metric] = [SemanticSimilarity(), Contains(), ExactMatch()]
     plan = RunPlan(
@@ -154,6 +157,7 @@ def run_demo(
         results_jsonl=results_jsonl,
         task=task,
         embedder=embedder,
+        concurrency=DEMO_CONCURRENCY,
     )
     return execute(plan, io)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
@@ -13,17 +14,20 @@ from evaltrace import CaseResult, EvaluationResult, LLMInteraction, Score, Usage
 
 __all__ = ["render_result"]
 
+_ID_WIDTH = 28
 _INPUT_WIDTH = 40
 _OUTPUT_WIDTH = 40
 _EXPECTED_WIDTH = 24
 _ERROR_WIDTH = 48
+_MIN_TEXT_WIDTH = 6
+_COMFORTABLE_TEXT_WIDTH = 60  # input + output + expected
 
 
 def render_result(result: EvaluationResult, console: Console) -> None:
     """Print the run header, the per-metric, per-case and per-model tables."""
     console.print(_header(result))
     console.print(metric_table(result))
-    console.print(case_table(result))
+    console.print(case_table(result, console.width))
     if result.interactions:
         console.print(usage_table(result))
     else:
@@ -58,27 +62,63 @@ def metric_table(result: EvaluationResult) -> Table:
     return table
 
 
-def case_table(result: EvaluationResult) -> Table:
-    """One row per case: what was asked, answered and expected, each score, any error."""
+def case_table(result: EvaluationResult, width: int = 160) -> Table:
+    """One row per case: what was asked, answered and expected, each score, any error.
+
+    Texts are clipped to one line each so that a row fits in ``width`` columns;
+    when space is short, metric headers wrap at their underscores.
+    """
     metrics = list(result.metrics)
+    widths = _case_widths(result, metrics, width)
     table = Table(title="Cases", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("input", max_width=_INPUT_WIDTH, no_wrap=True)
-    table.add_column("output", max_width=_OUTPUT_WIDTH, no_wrap=True)
-    table.add_column("expected", max_width=_EXPECTED_WIDTH, no_wrap=True)
+    table.add_column("id", no_wrap=True, max_width=widths.id)
+    table.add_column("input", no_wrap=True, max_width=widths.input)
+    table.add_column("output", no_wrap=True, max_width=widths.output)
+    table.add_column("expected", no_wrap=True, max_width=widths.expected)
     for name in metrics:
-        table.add_column(name, justify="right")
-    table.add_column("error", max_width=_ERROR_WIDTH, no_wrap=True, style="red")
+        header = name.replace("_", " ") if widths.compact else name
+        table.add_column(header, justify="right", width=_header_width(header))
+    table.add_column("error", no_wrap=True, max_width=widths.error, style="red")
     for case in result.cases:
         table.add_row(
-            case.case_id,
-            _clip(case.case.input, _INPUT_WIDTH),
-            _clip(case.output, _OUTPUT_WIDTH),
-            _clip(case.case.expected, _EXPECTED_WIDTH),
+            _clip(case.case_id, widths.id),
+            _clip(case.case.input, widths.input),
+            _clip(case.output, widths.output),
+            _clip(case.case.expected, widths.expected),
             *(_score_cell(case.score(name)) for name in metrics),
-            _clip(_case_error(case), _ERROR_WIDTH),
+            _clip(_case_error(case), widths.error),
         )
     return table
+
+
+@dataclass(frozen=True)
+class _Widths:
+    id: int
+    input: int
+    output: int
+    expected: int
+    error: int
+    compact: bool
+
+
+def _case_widths(result: EvaluationResult, metrics: Sequence[str], width: int) -> _Widths:
+    """Column widths of the case table: ids, scores and errors first, texts share the rest."""
+    ids = min(_ID_WIDTH, max(8, width // 6), max([2, *(len(c.case_id) for c in result.cases)]))
+    errors = min(_ERROR_WIDTH, max([5, *(len(_case_error(c) or "") for c in result.cases)]))
+    borders = 3 * (len(metrics) + 5) + 1  # "│ cell " per column, then the closing "│"
+    free = width - borders - ids - errors - sum(_header_width(m) for m in metrics)
+    compact = free < _COMFORTABLE_TEXT_WIDTH
+    if compact:  # headers wrap at underscores: "semantic similarity" needs 10, not 19
+        free = width - borders - ids - errors
+        free -= sum(_header_width(m.replace("_", " ")) for m in metrics)
+    caps = (_INPUT_WIDTH, _OUTPUT_WIDTH, _EXPECTED_WIDTH)
+    shares = [min(cap, max(_MIN_TEXT_WIDTH, cap * free // sum(caps))) for cap in caps]
+    return _Widths(ids, *shares, error=errors, compact=compact)
+
+
+def _header_width(header: str) -> int:
+    """The narrowest a score column can be: its longest header word, or a score."""
+    return max(5, *(len(word) for word in header.split()))
 
 
 def usage_table(result: EvaluationResult) -> Table:
