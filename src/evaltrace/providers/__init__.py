@@ -7,9 +7,12 @@ from evaltrace.providers._protocol import (
     Embeddings,
     GenerationParams,
     Provider,
+    StreamChunk,
+    StreamingProvider,
 )
 from evaltrace.providers._registry import as_model, get_provider, register_provider
 from evaltrace.providers._retry import RetryPolicy
+from evaltrace.providers._stream import TracedStream
 from evaltrace.providers.scripted import ScriptedProvider
 
 __all__ = [
@@ -23,6 +26,9 @@ __all__ = [
     "Provider",
     "RetryPolicy",
     "ScriptedProvider",
+    "StreamChunk",
+    "StreamingProvider",
+    "TracedStream",
     "as_model",
     "get_provider",
     "register_provider",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from opentelemetry.util.genai.types import Error, InputMessage, OutputMessage, TextPart
@@ -15,8 +15,11 @@ from evaltrace.providers._protocol import (
     Embeddings,
     GenerationParams,
     Provider,
+    StreamChunk,
+    StreamingProvider,
 )
 from evaltrace.providers._retry import RetryPolicy
+from evaltrace.providers._stream import TracedStream
 from evaltrace.records import Message
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import current_telemetry
@@ -79,6 +82,43 @@ class Model:
                 await asyncio.sleep(wait)
                 attempt += 1
 
+    def stream(
+        self,
+        prompt: str | Sequence[Message],
+        *,
+        purpose: str = "task",
+        system: str | None = None,
+        params: GenerationParams | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> TracedStream:
+        """Stream the reply (see ``TracedStream``); one span for the whole stream, no retries.
+
+        A provider that cannot stream answers in one piece.
+        """
+        messages = _messages(prompt, system)
+        params = params or GenerationParams()
+        invocation = self._start(messages, params, purpose, 1, attributes, streaming=True)
+        return TracedStream(invocation, self._chunks(messages, params))
+
+    async def _chunks(
+        self, messages: list[Message], params: GenerationParams
+    ) -> AsyncIterator[StreamChunk]:
+        provider = self.provider
+        async with self._slots():
+            if isinstance(provider, StreamingProvider):
+                async for chunk in provider.stream(messages, params):
+                    yield chunk
+                return
+            completion = await self._call(messages, params)
+            yield StreamChunk(
+                text=completion.text,
+                input_tokens=completion.input_tokens,
+                output_tokens=completion.output_tokens,
+                response_model=completion.response_model,
+                response_id=completion.response_id,
+                finish_reason=completion.finish_reason,
+            )
+
     async def aclose(self) -> None:
         """Close the provider."""
         await self.provider.aclose()
@@ -101,6 +141,27 @@ class Model:
         attempt: int,
         attributes: dict[str, Any] | None,
     ) -> Completion:
+        invocation = self._start(messages, params, purpose, attempt, attributes)
+        try:
+            completion = await self._call(messages, params)
+        except BaseException as exc:
+            invocation.fail(_error(exc, self.retry.timeout))
+            raise _as_provider_error(exc, self.retry.timeout) from None
+        describe_response(invocation, completion)
+        invocation.stop()
+        return completion
+
+    def _start(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        purpose: str,
+        attempt: int,
+        attributes: dict[str, Any] | None,
+        *,
+        streaming: bool = False,
+    ) -> Any:
+        """Open the call's span (an opentelemetry-util-genai inference invocation)."""
         provider = self.provider
         handler = current_telemetry().handler(in_process=provider.in_process)
         invocation = handler.inference(
@@ -109,18 +170,15 @@ class Model:
             server_address=provider.server_address,
             server_port=provider.server_port,
             operation_name=provider.operation,
+            # A stream's span is made current only while a chunk is read (TracedStream).
+            _attach_to_context=not streaming,
         )
         _describe_request(invocation, messages, params)
+        if streaming:
+            invocation.request_stream = True
         invocation.attributes.update({attr.PURPOSE: purpose, attr.ATTEMPT: attempt})
         invocation.attributes.update(attributes or {})
-        try:
-            completion = await self._call(messages, params)
-        except BaseException as exc:
-            invocation.fail(_error(exc, self.retry.timeout))
-            raise _as_provider_error(exc, self.retry.timeout) from None
-        _describe_response(invocation, completion)
-        invocation.stop()
-        return completion
+        return invocation
 
     async def _call(self, messages: list[Message], params: GenerationParams) -> Completion:
         call = self.provider.complete(messages, params)
@@ -189,7 +247,7 @@ def _describe_request(invocation: Any, messages: list[Message], params: Generati
         invocation.output_type = "json"
 
 
-def _describe_response(invocation: Any, completion: Completion) -> None:
+def describe_response(invocation: Any, completion: Completion) -> None:
     invocation.output_messages = [
         OutputMessage(
             role="assistant",

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from evaltrace.records import Message
 
-__all__ = ["Completion", "Embedder", "Embeddings", "GenerationParams", "Provider"]
+__all__ = [
+    "Completion",
+    "Embedder",
+    "Embeddings",
+    "GenerationParams",
+    "Provider",
+    "StreamChunk",
+    "StreamingProvider",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,29 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections or models the provider holds."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChunk:
+    """One piece of a streamed reply: text, and usage or finish reason when the API sends them."""
+
+    text: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reason: str | None = None
+
+
+@runtime_checkable
+class StreamingProvider(Provider, Protocol):
+    """A provider that can also stream its reply."""
+
+    def stream(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> AsyncIterator[StreamChunk]:
+        """Yield the reply as it arrives; the last chunks carry usage and the finish reason."""
         ...
 
 

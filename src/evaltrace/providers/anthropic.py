@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 from evaltrace.exceptions import ConfigurationError, ProviderError
 from evaltrace.providers._lazy import require
-from evaltrace.providers._protocol import Completion, GenerationParams
+from evaltrace.providers._protocol import Completion, GenerationParams, StreamChunk
 from evaltrace.providers._redact import redact
 from evaltrace.records import Message
 
@@ -66,6 +66,21 @@ class AnthropicProvider:
             finish_reason=response.stop_reason,
         )
 
+    async def stream(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> AsyncIterator[StreamChunk]:
+        """Stream a message: text deltas, input usage at the start, output usage at the end."""
+        try:
+            events = await self._client.messages.create(
+                **self._request(messages, params), stream=True
+            )
+            async for event in events:
+                chunk = _stream_chunk(event)
+                if chunk is not None:
+                    yield chunk
+        except Exception as exc:
+            raise self._provider_error(exc) from None
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
@@ -103,3 +118,21 @@ class AnthropicProvider:
             )
         retryable = isinstance(exc, anthropic.APITimeoutError | anthropic.APIConnectionError)
         return ProviderError(message, retryable=retryable, error_type=type(exc).__name__)
+
+
+def _stream_chunk(event: Any) -> StreamChunk | None:
+    kind = getattr(event, "type", "")
+    if kind == "message_start":
+        message = event.message
+        return StreamChunk(
+            input_tokens=message.usage.input_tokens,
+            response_model=message.model,
+            response_id=message.id,
+        )
+    if kind == "content_block_delta":
+        return StreamChunk(text=getattr(event.delta, "text", "") or "")
+    if kind == "message_delta":
+        return StreamChunk(
+            output_tokens=event.usage.output_tokens, finish_reason=event.delta.stop_reason
+        )
+    return None

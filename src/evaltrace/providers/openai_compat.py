@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 from evaltrace.exceptions import ConfigurationError, ProviderError
 from evaltrace.providers._lazy import require
-from evaltrace.providers._protocol import Completion, GenerationParams
+from evaltrace.providers._protocol import Completion, GenerationParams, StreamChunk
 from evaltrace.providers._redact import redact
 from evaltrace.records import Message
 
@@ -78,6 +78,19 @@ class OpenAIProvider:
         except Exception as exc:
             raise self._provider_error(exc, structured="response_format" in request) from None
         return _completion(response)
+
+    async def stream(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> AsyncIterator[StreamChunk]:
+        """Stream a chat completion, asking for usage in the final chunk."""
+        request = self._request(messages, params)
+        request.update(stream=True, stream_options={"include_usage": True})
+        try:
+            response = await self._client.chat.completions.create(**request)
+            async for chunk in response:
+                yield _stream_chunk(chunk)
+        except Exception as exc:
+            raise self._provider_error(exc, structured="response_format" in request) from None
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -158,6 +171,19 @@ def _completion(response: Any) -> Completion:
         response_model=getattr(response, "model", None),
         response_id=getattr(response, "id", None),
         finish_reason=choice.finish_reason,
+    )
+
+
+def _stream_chunk(chunk: Any) -> StreamChunk:
+    choice = chunk.choices[0] if getattr(chunk, "choices", None) else None
+    usage = getattr(chunk, "usage", None)
+    return StreamChunk(
+        text=(choice.delta.content or "") if choice is not None and choice.delta else "",
+        input_tokens=getattr(usage, "prompt_tokens", None),
+        output_tokens=getattr(usage, "completion_tokens", None),
+        response_model=getattr(chunk, "model", None),
+        response_id=getattr(chunk, "id", None),
+        finish_reason=choice.finish_reason if choice is not None else None,
     )
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Union
 
-from evaltrace.providers._protocol import Completion, GenerationParams
+from evaltrace.providers._protocol import Completion, GenerationParams, StreamChunk
 from evaltrace.records import Message
 
 __all__ = ["ScriptedProvider"]
@@ -24,7 +24,8 @@ class ScriptedProvider:
     """Answers calls in order from ``replies`` (cycling when ``cycle``), recording each request.
 
     ``calls`` holds the messages of every call made, so tests can assert on
-    exactly what was sent. ``delay`` seconds pass before each reply.
+    exactly what was sent. ``delay`` seconds pass before each reply. A streamed
+    reply breaks (``ConnectionResetError``) after ``break_after`` words if set.
     """
 
     name = "evaltrace.scripted"
@@ -40,6 +41,7 @@ class ScriptedProvider:
         model: str = "scripted-model",
         cycle: bool = True,
         delay: float = 0.0,
+        break_after: int | None = None,
     ) -> None:
         items = (
             [replies]
@@ -49,6 +51,7 @@ class ScriptedProvider:
         self.model = model
         self._replies = itertools.cycle(items) if cycle else iter(items)
         self._delay = delay
+        self._break_after = break_after
         self.calls: list[list[Message]] = []
         self.params: list[GenerationParams] = []
 
@@ -71,6 +74,26 @@ class ScriptedProvider:
             output_tokens=len(reply.split()),
             response_model=self.model,
             finish_reason="stop",
+        )
+
+    async def stream(
+        self, messages: Sequence[Message], params: GenerationParams
+    ) -> AsyncIterator[StreamChunk]:
+        """The next scripted reply, a word at a time; usage comes with the last chunk.
+
+        An exception in the script is raised after ``break_after`` words.
+        """
+        reply = await self.complete(messages, params)
+        words = reply.text.split(" ")
+        for index, word in enumerate(words):
+            if self._break_after is not None and index == self._break_after:
+                raise ConnectionResetError("scripted stream broke")
+            yield StreamChunk(text=word if index == 0 else f" {word}")
+        yield StreamChunk(
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            response_model=reply.response_model,
+            finish_reason=reply.finish_reason,
         )
 
     async def aclose(self) -> None:
