@@ -617,9 +617,21 @@ def test_produced_metric_names(series: dict[str, set[str]]) -> None:
     assert {
         "traces_span_metrics_calls_total",
         "traces_span_metrics_duration_seconds_bucket",
-        "evaltrace_tokens_input_total",
-        "evaltrace_tokens_output_total",
+        "evaltrace_tokens_input_by_model_total",
+        "evaltrace_tokens_output_by_model_total",
+        "evaltrace_tokens_input_by_purpose_total",
+        "evaltrace_tokens_output_by_purpose_total",
     } <= set(series)
+    assert series["evaltrace_tokens_input_by_model_total"] == {
+        "gen_ai_request_model",
+        "job",
+        "instance",
+    }
+    assert series["evaltrace_tokens_input_by_purpose_total"] == {
+        "evaltrace_purpose",
+        "job",
+        "instance",
+    }
     assert {"gen_ai_request_model", "evaltrace_purpose", "error_type"} <= series[
         "traces_span_metrics_calls_total"
     ]
@@ -677,8 +689,10 @@ def test_dashboard_queries_use_produced_metrics(
     assert {
         "traces_span_metrics_calls_total",
         "traces_span_metrics_duration_seconds_bucket",
-        "evaltrace_tokens_input_total",
-        "evaltrace_tokens_output_total",
+        "evaltrace_tokens_input_by_model_total",
+        "evaltrace_tokens_output_by_model_total",
+        "evaltrace_tokens_input_by_purpose_total",
+        "evaltrace_tokens_output_by_purpose_total",
     } <= used
 
 
@@ -701,17 +715,28 @@ def test_dashboard_has_calls_tokens_latency_errors_by_model_and_purpose(
         return matches[0]
 
     calls = find(lambda e: "traces_span_metrics_calls_total" in e and "error_type" not in e)
-    tokens = find(lambda e: "evaltrace_tokens_input_total" in e)
     latency = find(lambda e: "histogram_quantile(0.95" in e and "duration_seconds_bucket" in e)
     errors = find(lambda e: 'error_type!=""' in e)
-    assert len({id(p) for p in (calls, tokens, latency, errors)}) == 4
-    for panel in (calls, tokens, latency, errors):
+    tokens_by_model = find(lambda e: "evaltrace_tokens_input_by_model_total" in e)
+    tokens_by_purpose = find(lambda e: "evaltrace_tokens_input_by_purpose_total" in e)
+    panels = (calls, latency, errors, tokens_by_model, tokens_by_purpose)
+    assert len({id(p) for p in panels}) == 5
+
+    def grouping(expr: str) -> set[str]:
+        [group] = _GROUPING.findall(expr)
+        return {s.strip() for s in group.split(",")}
+
+    for panel in (calls, latency, errors):
         for expr in _prom_exprs(panel):
-            [grouping] = _GROUPING.findall(expr)
-            assert {"gen_ai_request_model", "evaltrace_purpose"} <= {
-                s.strip() for s in grouping.split(",")
-            }, expr
-    assert any("evaltrace_tokens_output_total" in e for e in _prom_exprs(tokens))
+            assert {"gen_ai_request_model", "evaltrace_purpose"} <= grouping(expr), expr
+    # Tokens: one metric per grouping attribute (see the collector config).
+    for panel, label in (
+        (tokens_by_model, "gen_ai_request_model"),
+        (tokens_by_purpose, "evaltrace_purpose"),
+    ):
+        exprs = _prom_exprs(panel)
+        assert all(label in grouping(e) for e in exprs), exprs
+        assert any("_input_" in e for e in exprs) and any("_output_" in e for e in exprs), exprs
     assert latency["fieldConfig"]["defaults"]["unit"] == "s"
 
 
