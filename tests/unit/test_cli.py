@@ -510,3 +510,39 @@ def test_task_base_url_means_an_openai_compatible_server() -> None:
     named = _model_spec("qwen2.5", "http://localhost:11434/v1")
     assert not isinstance(named, str) and named is not None and named.model == "qwen2.5"
     assert _model_spec("openai:gpt-4o-mini", None) == "openai:gpt-4o-mini"
+
+
+@pytest.mark.parametrize("columns", [100, 120, 200])
+def test_tables_fit_the_terminal_width(
+    models: Models,
+    dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    columns: int,
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    output = tmp_path / "r.json"
+    argv = [
+        "run",
+        str(dataset),
+        "-m",
+        "semantic_similarity",
+        "-m",
+        "contains",
+        "-m",
+        "exact_match",
+        "--judge",
+        f"{PREFIX}:a-model-with-a-rather-long-name",
+        "--task",
+        f"{PREFIX}:a-model-with-a-rather-long-name",
+        "-o",
+        str(output),
+    ]
+    models.script("a-model-with-a-rather-long-name", '{"score": 1, "explanation": "same"}')
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    table_lines = out[: out.index("results: ")].splitlines()
+    assert max(len(line.rstrip()) for line in table_lines) <= columns
+    assert row(out, "capital")[0] == "capital"
+    assert row(out, "total")[2] == "5"  # 2 task calls + 3 judge calls, never clipped

@@ -21,6 +21,17 @@ _EXPECTED_WIDTH = 24
 _ERROR_WIDTH = 48
 _MIN_TEXT_WIDTH = 6
 _COMFORTABLE_TEXT_WIDTH = 60  # input + output + expected
+_USAGE_HEADERS = (
+    "purpose",
+    "model",
+    "calls",
+    "errors",
+    "in tokens",
+    "out tokens",
+    "p50",
+    "p95",
+    "cost",
+)
 
 
 def render_result(result: EvaluationResult, console: Console) -> None:
@@ -29,7 +40,7 @@ def render_result(result: EvaluationResult, console: Console) -> None:
     console.print(metric_table(result))
     console.print(case_table(result, console.width))
     if result.interactions:
-        console.print(usage_table(result))
+        console.print(usage_table(result, console.width))
     else:
         console.print("No model calls were made.")
 
@@ -121,41 +132,53 @@ def _header_width(header: str) -> int:
     return max(5, *(len(word) for word in header.split()))
 
 
-def usage_table(result: EvaluationResult) -> Table:
-    """Calls, tokens, latency and cost per (purpose, model), then the totals."""
-    table = Table(title="Model calls by purpose", title_justify="left")
-    table.add_column("purpose")
-    table.add_column("model")
-    for name in (
-        "calls",
-        "errors",
-        "input tokens",
-        "output tokens",
-        "p50 latency",
-        "p95 latency",
-        "cost",
-    ):
-        table.add_column(name, justify="right")
+def usage_table(result: EvaluationResult, width: int = 160) -> Table:
+    """Calls, tokens, latency and cost per (purpose, model), then the totals.
+
+    When ``width`` is short, purpose and model are clipped first (numbers only below ~85).
+    """
     groups = _groups(result.interactions)
-    for (purpose, model), usage in result.by_purpose().items():
-        table.add_row(purpose, model, *_usage_cells(usage, groups[(purpose, model)]))
+    rows = [
+        [Text(purpose), Text(model), *_usage_cells(usage, groups[(purpose, model)])]
+        for (purpose, model), usage in result.by_purpose().items()
+    ]
+    total = [
+        Text("total", style="bold"),
+        Text(""),
+        *_usage_cells(result.totals, result.interactions),
+    ]
+    widths = [
+        max(len(h), *(len(r[i].plain) for r in [*rows, total]))
+        for i, h in enumerate(_USAGE_HEADERS)
+    ]
+    free = width - (3 * len(widths) + 1) - sum(widths[2:])
+    if widths[0] + widths[1] > free:
+        widths[0], widths[1] = (
+            max(_MIN_TEXT_WIDTH + 2, w * free // (widths[0] + widths[1])) for w in widths[:2]
+        )
+    table = Table(title="Model calls by purpose (latency p50/p95)", title_justify="left")
+    for index, (header, column_width) in enumerate(zip(_USAGE_HEADERS, widths, strict=True)):
+        table.add_column(
+            header, width=column_width, no_wrap=True, justify="left" if index < 2 else "right"
+        )
+    for cells in rows:
+        table.add_row(
+            _clip(cells[0].plain, widths[0]), _clip(cells[1].plain, widths[1]), *cells[2:]
+        )
     table.add_section()
-    table.add_row(
-        Text("total", style="bold"), "", *_usage_cells(result.totals, result.interactions)
-    )
+    table.add_row(*total)
     return table
 
 
-def _usage_cells(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> list[str | Text]:
-    errors = Text(str(usage.errors), style="red" if usage.errors else "")
+def _usage_cells(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> list[Text]:
     return [
-        str(usage.calls),
-        errors,
-        f"{usage.input_tokens:,}",
-        f"{usage.output_tokens:,}",
-        _seconds(usage.latency_p50),
-        _seconds(usage.latency_p95),
-        _cost(usage, calls),
+        Text(str(usage.calls)),
+        Text(str(usage.errors), style="red" if usage.errors else ""),
+        Text(f"{usage.input_tokens:,}"),
+        Text(f"{usage.output_tokens:,}"),
+        Text(_seconds(usage.latency_p50)),
+        Text(_seconds(usage.latency_p95)),
+        Text(_cost(usage, calls)),
     ]
 
 
