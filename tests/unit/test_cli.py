@@ -149,7 +149,8 @@ def test_run_prints_tables_and_saves_every_interaction(
     assert len(saved.interactions) == models.calls("m1") == 2
     assert {i.purpose for i in saved.interactions} == {"task"}
     assert saved.metrics["contains"].mean == pytest.approx(1 / 3)
-    streamed = read_case_results(tmp_path / "results.jsonl")
+    assert f"(case by case: {tmp_path / 'results.cases.jsonl'})" in out
+    streamed = read_case_results(tmp_path / "results.cases.jsonl")
     assert sorted(c.case_id for c in streamed) == ["capital", "given", "sum"]
 
 
@@ -302,6 +303,56 @@ def test_configuration_errors_exit_2_with_one_line(
     assert err.startswith("evaltrace: error: ") and err.count("\n") == 1
     assert message in err
     assert "m" not in models.built, "nothing ran"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["-o", "{dir}/qa.jsonl"], "writing results to {dir}/qa.jsonl would overwrite the dataset"),
+        (["--results-jsonl", "{dir}/qa.jsonl"], "would overwrite the dataset"),
+        (["-o", "{dir}/r.json", "--results-jsonl", "{dir}/r.json"], "are the same file"),
+    ],
+)
+def test_results_never_overwrite_the_dataset(
+    models: Models,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    message: str,
+) -> None:
+    models.script("m", "x")
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"input": "a"}])
+    before = data.read_text()
+    argv = ["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m"]
+    code, _, err = run([*argv, *(o.format(dir=tmp_path) for o in options)], capsys)
+    assert code == 2
+    assert message.format(dir=tmp_path) in err
+    assert data.read_text() == before
+    assert "m" not in models.built
+
+
+def test_default_stream_name_keeps_a_dataset_named_like_the_output(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m", "x")
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"input": "a"}])
+    before = data.read_text()
+    code, _, _ = run(
+        [
+            "run",
+            str(data),
+            "-m",
+            "contains",
+            "--task",
+            f"{PREFIX}:m",
+            "-o",
+            str(tmp_path / "qa.json"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert data.read_text() == before
+    assert len(read_case_results(tmp_path / "qa.cases.jsonl")) == 1
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -83,12 +83,12 @@ class RunPlan:
     judge: ModelArg | None = None
     embedder: EmbeddingModel | None = None
     concurrency: int = 8
+    dataset: Path | None = None
 
 
 def execute(plan: RunPlan, io: Io) -> EvaluationResult:
     """Run the evaluation with a progress bar, save it, print the tables; return the result."""
-    _check_writable(plan.output)
-    _check_writable(plan.results_jsonl)
+    _check_targets(plan)
     finished = 0
     with case_progress(len(plan.cases), enabled=io.progress, console=io.err) as advance:
 
@@ -193,6 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task=task,
         judge=_model_spec(args.judge, args.judge_base_url),
         concurrency=args.concurrency,
+        dataset=Path(args.dataset),
     )
     execute(plan, Io.standard(progress=not args.no_progress))
     return 0
@@ -228,8 +229,21 @@ def _require_outputs(cases: Sequence[Case]) -> None:
 def _jsonl_path(args: argparse.Namespace, output: Path) -> Path:
     if args.results_jsonl:
         return Path(args.results_jsonl)
-    candidate = output.with_suffix(".jsonl")
-    return candidate if candidate != output else output.with_name(output.name + ".cases.jsonl")
+    return output.with_suffix(".cases.jsonl")
+
+
+def _check_targets(plan: RunPlan) -> None:
+    """Both result files can be written, and neither overwrites the other or the dataset."""
+    _check_writable(plan.output)
+    _check_writable(plan.results_jsonl)
+    output, stream = plan.output.resolve(), plan.results_jsonl.resolve()
+    if output == stream:
+        raise ConfigurationError(f"--output and --results-jsonl are the same file ({stream})")
+    if plan.dataset is not None and plan.dataset.resolve() in (output, stream):
+        raise ConfigurationError(
+            f"writing results to {plan.dataset} would overwrite the dataset: choose another "
+            "--output or --results-jsonl"
+        )
 
 
 def _check_writable(path: Path) -> None:

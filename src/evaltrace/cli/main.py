@@ -184,7 +184,7 @@ def _add_output_options(command: argparse.ArgumentParser) -> None:
         "--results-jsonl",
         metavar="PATH",
         help="where to stream finished cases as they finish (default: the "
-        "output path with a .jsonl suffix)",
+        "output path with a .cases.jsonl suffix, e.g. results.cases.jsonl)",
     )
     command.add_argument(
         "--no-progress",
