@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,3 +78,45 @@ def test_demo_runs_offline_and_records_one_interaction_per_model_call(
     assert "Scores by metric" in out and "Model calls by purpose" in out
     assert "$0.00 (local)" in out
     assert f"results: {output}" in out
+
+
+DOCS_CLI = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+_BLOCK = re.compile(
+    r"(<!-- skip: (?P<why>[^>]+) -->\s*)?```sh\n(?P<code>.*?)```(\s*```text\n(?P<shown>.*?)```)?",
+    re.DOTALL,
+)
+
+
+def test_cli_doc_examples_run_and_errors_read_as_documented(tmp_path: Path) -> None:
+    """Every shell block of docs/cli.md runs; the error examples print what the page shows."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "COLUMNS": "100",
+    }
+    for name in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "EVALTRACE_TRACE_URL",
+    ):
+        env.pop(name, None)
+    blocks = [m for m in _BLOCK.finditer(DOCS_CLI.read_text()) if not m["why"]]
+    assert len(blocks) >= 5
+    for block in blocks:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block["code"]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, f"{block['code']}\n{done.stdout}\n{done.stderr}"
+        assert "Traceback" not in done.stdout + done.stderr
+        if "broken.jsonl" in block["code"]:
+            printed = [
+                line
+                for line in (done.stderr + done.stdout).splitlines()
+                if line.startswith(("evaltrace: error", "exit code"))
+            ]
+            assert sorted(printed) == sorted(block["shown"].splitlines())
