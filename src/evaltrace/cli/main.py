@@ -42,13 +42,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except Interrupted as stop:
-        _error(
-            f"interrupted; the {stop.finished} finished cases are kept in {stop.path} "
-            f"(see them with: evaltrace show {stop.path})"
-        )
+        _error(str(stop), kind="interrupted")
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        _error("interrupted")
+        print("evaltrace: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except EvaltraceError as error:
         if args.debug:
@@ -204,14 +201,17 @@ def _configure_logging() -> logging.Handler:
     return handler
 
 
+# Library warnings the CLI reports itself, in its own words: dropped spans, interruption.
+_REPORTED_BY_CLI = ("could not be exported", "evaltrace: interrupted")
+
+
 def _not_reported_by_cli(record: logging.LogRecord) -> bool:
-    # The CLI prints its own warning about dropped spans, with the count.
-    return "could not be exported" not in str(record.msg)
+    return not any(text in str(record.msg) for text in _REPORTED_BY_CLI)
 
 
-def _error(message: str) -> None:
+def _error(message: str, *, kind: str = "error") -> None:
     line = " ".join(part.strip() for part in message.splitlines() if part.strip())
-    print(f"evaltrace: error: {line}", file=sys.stderr)
+    print(f"evaltrace: {kind}: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
