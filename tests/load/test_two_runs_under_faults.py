@@ -136,9 +136,9 @@ async def test_two_concurrent_10k_runs_account_for_every_request(
         for case in result.cases:
             attempts = sorted(case.interactions, key=lambda i: i.metadata["attempt"])
             received = sent.pop(case.case_id, [])
-            assert [i.metadata["attempt"] for i in attempts] == list(
-                range(1, len(received) + 1)
-            ), case.case_id
+            assert [i.metadata["attempt"] for i in attempts] == list(range(1, len(received) + 1)), (
+                case.case_id
+            )
             for interaction, record in zip(attempts, received, strict=True):
                 assert _recorded(interaction) == _sent(record)
                 assert record.outcome is not None

@@ -305,7 +305,9 @@ class FaultServer:
             self._in_flight -= 1
             record.finished = time.monotonic()
 
-    async def _respond(self, request: web.Request, action: Action, index: int) -> web.StreamResponse:
+    async def _respond(
+        self, request: web.Request, action: Action, index: int
+    ) -> web.StreamResponse:
         outcome = action.outcome
         if outcome is Outcome.SLOW:
             await asyncio.sleep(action.delay or self.slow_delay)
