@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,10 @@ __all__ = ["DEFAULT_CONCURRENCY", "evaluate", "evaluate_sync"]
 #: Cases evaluated at once unless ``max_concurrency`` says otherwise.
 DEFAULT_CONCURRENCY = 8
 _log = logging.getLogger("evaltrace")
+# Where evaluate_sync collects the partial result of an interrupted run.
+_partial_results: ContextVar[list[EvaluationResult] | None] = ContextVar(
+    "evaltrace_partial_results", default=None
+)
 TRACE_URL_ENV = "EVALTRACE_TRACE_URL"
 
 
@@ -107,14 +112,33 @@ async def evaluate(
 
 
 def evaluate_sync(*args: Any, **kwargs: Any) -> EvaluationResult:
-    """``evaluate`` for scripts: runs the event loop itself. Takes the same arguments."""
+    """``evaluate`` for scripts: runs the event loop itself. Takes the same arguments.
+
+    On Ctrl-C it returns the partial result (``complete`` is False) instead of
+    losing the cases that finished; with ``results_path`` they are also on disk.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        pass
+    else:
+        raise ConfigurationError(
+            "evaluate_sync() was called inside a running event loop; "
+            "use 'await evaluate(...)' there"
+        )
+    partial: list[EvaluationResult] = []
+    _partial_results.set(partial)
+    try:
         return asyncio.run(evaluate(*args, **kwargs))
-    raise ConfigurationError(
-        "evaluate_sync() was called inside a running event loop; use 'await evaluate(...)' there"
-    )
+    except KeyboardInterrupt:
+        if partial:
+            _log.warning(
+                "evaltrace: interrupted; returning the %d finished cases", len(partial[0].cases)
+            )
+            return partial[0]
+        raise
+    finally:
+        _partial_results.set(None)
 
 
 async def _execute(
@@ -148,6 +172,9 @@ async def _execute(
     finally:
         flushed = run.telemetry.flush()
         result = _result(run, sink, name, run_id, trace_id, started, dataset, results, complete)
+        holder = _partial_results.get()
+        if holder is not None and not complete:
+            holder.append(result)
         run.telemetry.collector.close_run(run_id)
         _finish(run, result, flushed)
     return result
