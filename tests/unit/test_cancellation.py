@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
-from evaltrace import Case, Contains, ScriptedProvider, evaluate, evaluate_sync, read_case_results
+from evaltrace import Case, Contains, evaluate, evaluate_sync, read_case_results
 
 
 class OpenSpans(SpanProcessor):
