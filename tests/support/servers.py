@@ -590,8 +590,12 @@ def run_rotel(
     start_timeout: float = 60.0,
     attempts: int = 3,
     venv: Path | None = None,
+    ports: tuple[int, int] | None = None,
 ) -> Iterator[RotelAgent]:
     """Run ``rotel-agent start`` on free loopback ports; stop it on exit.
+
+    ``ports=(grpc, http)`` reuses given ports instead (to restart a collector
+    where its clients already point).
 
     ``forward_to=None`` uses the ``blackhole`` exporter (receive, log, drop).
     Otherwise rotel exports to that OTLP endpoint: for ``forward_protocol="grpc"``
@@ -601,8 +605,11 @@ def run_rotel(
     binary = rotel_binary(venv)
     workdir.mkdir(parents=True, exist_ok=True)
     last_error: Exception | None = None
-    for attempt in range(1, attempts + 1):
-        grpc_port, http_port = free_port(), free_port()
+    for attempt in range(1, (1 if ports else attempts) + 1):
+        if ports is not None:
+            grpc_port, http_port = ports
+        else:
+            grpc_port, http_port = free_port(), free_port()
         while http_port == grpc_port:
             http_port = free_port()
         log_path = workdir / f"rotel-{attempt}.log"

@@ -10,6 +10,7 @@ exports its own provider's spans through this processor.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -26,6 +27,10 @@ _log = logging.getLogger(__name__)
 class BoundedBatchSpanProcessor(SpanProcessor):
     """Queue finished spans and export them from one background thread.
 
+    Sizes default to the standard ``OTEL_BSP_MAX_QUEUE_SIZE`` (8192),
+    ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE`` (512) and ``OTEL_BSP_SCHEDULE_DELAY``
+    (500 ms) variables.
+
     ``dropped`` counts spans refused because the queue was full or the
     processor shut down; ``failed`` counts spans whose export the exporter
     reported as failed. ``force_flush`` waits at most its timeout.
@@ -35,10 +40,16 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         self,
         exporter: SpanExporter,
         *,
-        max_queue_size: int = 8192,
-        max_export_batch_size: int = 512,
-        schedule_delay: float = 0.5,
+        max_queue_size: int | None = None,
+        max_export_batch_size: int | None = None,
+        schedule_delay: float | None = None,
     ) -> None:
+        max_queue_size = max_queue_size or _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 8192)
+        max_export_batch_size = max_export_batch_size or _env_int(
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512
+        )
+        if schedule_delay is None:
+            schedule_delay = _env_int("OTEL_BSP_SCHEDULE_DELAY", 500) / 1000
         self._exporter = exporter
         self._queue: deque[ReadableSpan] = deque()
         self._max_queue_size = max_queue_size
@@ -129,3 +140,12 @@ class BoundedBatchSpanProcessor(SpanProcessor):
                 self.failed += len(batch)
             self._idle.notify_all()
         return True
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        _log.warning("%s is not an integer; using %d", name, default)
+        return default
+    return value if value > 0 else default
