@@ -18,13 +18,11 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from evaltrace import Case, Correctness, evaluate
-from tests.integration.test_llama_server import (  # noqa: F401 - the fixture
-    MODEL,
-    Recorder,
-    Server,
-    _provider,
-    llama_server,
-)
+from tests.integration import test_llama_server as llama
+from tests.integration.test_llama_server import MODEL, Recorder, Server
+
+# The real server fixture, shared with the llama.cpp server tests' module.
+llama_server = llama.llama_server
 
 pytestmark = pytest.mark.integration
 QUESTIONS = ["What is the capital of France?", "What colour is the sky on a clear day?"]
@@ -87,7 +85,7 @@ async def test_judge_through_an_instrumented_sdk_is_counted_once(
     instrumented: str, llama_server: Server, tracer_provider: TracerProvider
 ) -> None:
     recorder = Recorder()
-    judge = _provider(llama_server, recorder)
+    judge = llama._provider(llama_server, recorder)
     result = await evaluate(
         [Case(input=QUESTIONS[0], output="Paris", expected="Paris")],
         metrics=[Correctness(max_tokens=48)],
