@@ -5,15 +5,18 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import inspect
 import io
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # Pages whose examples need the embedded local models run in tests/integration/test_docs_local.py.
-LOCAL_MODEL_PAGES = {"quickstart.md", "local-models.md"}
+LOCAL_MODEL_PAGES = {"quickstart.md"}
 _BLOCK = re.compile(r"(<!-- skip: (?P<why>[^>]+) -->\s*)?```python\n(?P<code>.*?)```", re.DOTALL)
 
 
@@ -22,18 +25,18 @@ def python_blocks(page: Path) -> list[str]:
 
 
 def run_page(page: Path) -> str:
-    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    module = types.ModuleType(f"docs_{page.stem.replace('-', '_')}")
+    sys.modules[module.__name__] = module  # dataclasses defined in examples look it up
+    namespace = module.__dict__
     out = io.StringIO()
 
-    async def run_all() -> None:
+    with asyncio.Runner() as runner, contextlib.redirect_stdout(out):
         for code in python_blocks(page):
             compiled = compile(code, str(page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-            with contextlib.redirect_stdout(out):
-                coroutine = eval(compiled, namespace)  # noqa: S307 - our own docs
-                if coroutine is not None:
-                    await coroutine
-
-    asyncio.run(run_all())
+            if compiled.co_flags & inspect.CO_COROUTINE:  # top-level await, as in a notebook
+                runner.run(eval(compiled, namespace))  # noqa: S307 - our own docs
+            else:  # a script, which may call asyncio.run itself
+                exec(compiled, namespace)  # noqa: S102 - our own docs
     return out.getvalue()
 
 
