@@ -144,6 +144,7 @@ def test_run_prints_tables_and_saves_every_interaction(
     assert task_row[1:5] == ["m1", "2", "0", "11"] and task_row[-1] == "$0.00 (local)"
     assert row(out, "total")[1:3] == ["", "2"]
     assert f"results: {output}" in out
+    assert "trace id" not in out  # nothing exported, nothing to look up
 
     saved = EvaluationResult.load(output)
     assert saved.name == "qa" and saved.complete
@@ -476,6 +477,26 @@ def test_show_prints_trace_link_and_dropped_span_warning(
     assert code == 0
     assert f"trace id: {saved.trace_id}\ntrace: http://jaeger:16686/trace/{saved.trace_id}" in out
     assert err.startswith("evaltrace: warning: 3 spans could not be exported")
+
+
+def test_run_prints_the_trace_id_when_an_otlp_endpoint_is_set(
+    models: Models,
+    dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    models.script("m", "Paris")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    for signal_name in ("TRACES", "METRICS", "LOGS"):  # nothing is sent in a unit test
+        monkeypatch.setenv(f"OTEL_{signal_name}_EXPORTER", "none")
+    output = tmp_path / "r.json"
+    code, out, _ = run(
+        ["run", str(dataset), "-m", "contains", "--task", f"{PREFIX}:m", "-o", str(output)], capsys
+    )
+    assert code == 0
+    trace_id = EvaluationResult.load(output).trace_id
+    assert len(trace_id) == 32 and f"\ntrace id: {trace_id}\n" in out
 
 
 @pytest.mark.parametrize(
