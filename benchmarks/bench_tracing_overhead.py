@@ -1,0 +1,212 @@
+"""P1: tracing overhead of one model call, evaltrace vs the bare OpenTelemetry SDK.
+
+evaltrace: ``Model.complete`` inside a run (``evaluate`` with one case whose task
+loops over the calls). Each call opens an inference span through
+opentelemetry-util-genai with the GenAI semconv attributes, hands its messages
+to the collector via the completion hook, and on end the InteractionCollector
+converts the span to an ``LLMInteraction``; spans are exported through an SDK
+``BatchSpanProcessor`` to an exporter that does nothing.
+
+bare: the same ScriptedProvider call wrapped in one span started with the SDK
+tracer, carrying exactly the attributes evaltrace's span carries (copied from a
+real evaltrace span), response attributes set at the end, under a
+``BatchSpanProcessor`` with the same no-op exporter. Also reported: the bare span
+alone (no provider call) and the provider call alone.
+
+The provider is ``evaltrace.ScriptedProvider`` (costs almost nothing), so the
+tracing is what is measured. Rounds alternate between the variants in one
+process; the medians of the rounds are reported.
+
+    .venv/bin/python benchmarks/bench_tracing_overhead.py [--calls N] [--rounds R] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import median, save, table, work_dir  # noqa: E402
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import (  # noqa: E402
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+from opentelemetry.trace import SpanKind  # noqa: E402
+
+from evaltrace import Case, GenerationParams, Message, Model, ScriptedProvider, evaluate  # noqa: E402
+from evaltrace.tracing import _attributes as attr  # noqa: E402
+
+PROMPT = "What is the capital of France? Answer in one word."
+SYSTEM = "You are a terse assistant."
+REPLY = "Paris"
+# Attributes evaltrace sets when the call ends (the bare span sets them at the end too).
+_END_KEYS = (
+    attr.RESPONSE_MODEL,
+    attr.RESPONSE_ID,
+    attr.RESPONSE_FINISH_REASONS,
+    attr.USAGE_INPUT_TOKENS,
+    attr.USAGE_OUTPUT_TOKENS,
+)
+
+
+class NoOpExporter(SpanExporter):
+    """Accepts every batch and does nothing with it."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans += len(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def batch_provider() -> tuple[TracerProvider, NoOpExporter]:
+    exporter = NoOpExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider, exporter
+
+
+async def evaltrace_span_template() -> tuple[str, dict[str, object], dict[str, object]]:
+    """Name and attributes (at start, at end) of a real evaltrace call span."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    model = Model(ScriptedProvider(REPLY))
+
+    async def task(question: str) -> str:
+        return (await model.complete(question, system=SYSTEM)).text
+
+    await evaluate([Case(input=PROMPT)], task=task, tracer_provider=provider)
+    (span,) = [s for s in exporter.get_finished_spans() if s.name.startswith("chat ")]
+    attributes = dict(span.attributes or {})
+    end = {k: attributes.pop(k) for k in _END_KEYS if k in attributes}
+    return span.name, attributes, end
+
+
+async def run_evaltrace(calls: int, provider: TracerProvider) -> float:
+    """µs per ``Model.complete`` inside an evaltrace run."""
+    model = Model(ScriptedProvider(REPLY))
+    measured: list[float] = []
+
+    async def task(question: str) -> str:
+        started = time.perf_counter()
+        for _ in range(calls):
+            await model.complete(question, system=SYSTEM)
+        measured.append(time.perf_counter() - started)
+        return "done"
+
+    result = await evaluate([Case(input=PROMPT)], task=task, tracer_provider=provider)
+    assert len(result.interactions) == calls, len(result.interactions)
+    return measured[0] / calls * 1e6
+
+
+def bare_runner(
+    name: str, start: dict[str, object], end: dict[str, object], provider: TracerProvider
+) -> Callable[[int, bool], Awaitable[float]]:
+    tracer = provider.get_tracer("bench")
+    scripted = ScriptedProvider(REPLY)
+    messages = [Message(role="system", content=SYSTEM), Message(role="user", content=PROMPT)]
+    params = GenerationParams()
+
+    async def run(calls: int, with_call: bool) -> float:
+        started = time.perf_counter()
+        for _ in range(calls):
+            with tracer.start_as_current_span(
+                name, kind=SpanKind.INTERNAL, attributes=start
+            ) as span:
+                if with_call:
+                    await scripted.complete(messages, params)
+                span.set_attributes(end)
+        elapsed = time.perf_counter() - started
+        scripted.calls.clear()
+        return elapsed / calls * 1e6
+
+    return run
+
+
+async def run_provider_only(calls: int) -> float:
+    scripted = ScriptedProvider(REPLY)
+    messages = [Message(role="system", content=SYSTEM), Message(role="user", content=PROMPT)]
+    params = GenerationParams()
+    started = time.perf_counter()
+    for _ in range(calls):
+        await scripted.complete(messages, params)
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+async def main(calls: int, rounds: int, profile: bool) -> None:
+    name, start, end = await evaltrace_span_template()
+    et_provider, et_exporter = batch_provider()
+    bare_provider, bare_exporter = batch_provider()
+    bare = bare_runner(name, start, end, bare_provider)
+    # Warm up every path once.
+    await run_evaltrace(500, et_provider)
+    await bare(500, True)
+    await run_provider_only(500)
+    samples: dict[str, list[float]] = {"evaltrace": [], "bare+call": [], "bare": [], "call": []}
+    for _ in range(rounds):
+        samples["bare+call"].append(await bare(calls, True))
+        samples["evaltrace"].append(await run_evaltrace(calls, et_provider))
+        samples["bare"].append(await bare(calls, False))
+        samples["call"].append(await run_provider_only(calls))
+    et_provider.force_flush()
+    bare_provider.force_flush()
+    med = {k: median(v) for k, v in samples.items()}
+    rows = [
+        ["evaltrace Model.complete in a run", f"{med['evaltrace']:.1f}"],
+        ["bare SDK span around the same call", f"{med['bare+call']:.1f}"],
+        ["bare SDK span alone", f"{med['bare']:.1f}"],
+        ["ScriptedProvider call alone", f"{med['call']:.1f}"],
+    ]
+    ratio = med["evaltrace"] / med["bare+call"]
+    tracing_only = (med["evaltrace"] - med["call"]) / med["bare"]
+    print(f"span: {name!r}, {len(start) + len(end)} attributes; {calls} calls x {rounds} rounds")
+    print(table(rows, ["per call", "µs (median)"]))
+    print(f"ratio evaltrace / bare span around the call: {ratio:.2f}x (target <= 1.3x)")
+    print(f"ratio of tracing cost alone ((evaltrace - call) / bare span): {tracing_only:.2f}x")
+    print(f"spans exported to the no-op exporter: {et_exporter.spans} / {bare_exporter.spans}")
+    save(
+        "p1-tracing-overhead",
+        {
+            "calls": calls,
+            "rounds": rounds,
+            "samples_us": samples,
+            "median_us": med,
+            "ratio": ratio,
+            "tracing_only_ratio": tracing_only,
+        },
+    )
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002, async_mode="disabled")
+        profiler.start()
+        await run_evaltrace(calls, et_provider)
+        profiler.stop()
+        out = work_dir() / "p1-profile.txt"
+        out.write_text(profiler.output_text(unicode=False, color=False, show_all=True))
+        print(f"profile written to {out}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main(args.calls, args.rounds, args.profile))
