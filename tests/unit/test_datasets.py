@@ -247,3 +247,10 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_dataset_error_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
         load_cases(tmp_path / "missing.csv")
+
+
+def test_demo_questions_are_not_among_the_local_models_few_shot_examples() -> None:
+    from evaltrace.providers.local import DEFAULT_EXAMPLES
+
+    shown = {question.casefold() for question, _ in DEFAULT_EXAMPLES}
+    assert not [c.input for c in demo_cases() if c.input.casefold() in shown]
