@@ -2,8 +2,9 @@
 
 Both come from PyPI packages (the ``evaltrace[local]`` extra), so nothing is
 downloaded at run time. Each model file is loaded once per process and shared
-by every provider that asks for it; calls run in a worker thread, one at a time
-per loaded model, so the event loop never blocks.
+by every provider that asks for it. Calls run off the event loop on one worker
+thread per library (llama.cpp, sentence-transformers), and one at a time per
+loaded model, whose context is not thread-safe.
 
 Gemma 3 270M is a small *base* model: it has no chat template and makes a poor
 judge, but answers short questions well from a few-shot prompt. Its default use
@@ -28,10 +29,11 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from evaltrace.exceptions import ConfigurationError, EvaltraceError, ProviderError
 from evaltrace.providers._lazy import require
@@ -89,6 +91,9 @@ _shared_lock = threading.Lock()
 _loads = {"llama.cpp": 0, "sentence-transformers": 0}
 _assemble_lock = threading.Lock()
 _default_embedding: EmbeddingModel | None = None
+_workers: dict[str, ThreadPoolExecutor] = {}
+_workers_lock = threading.Lock()
+_T = TypeVar("_T")
 
 
 def load_counts() -> dict[str, int]:
@@ -106,6 +111,21 @@ def _shared_model(kind: str, path: Path, size: int, load: Any) -> _Shared:
             _shared[key] = shared
             _loads[kind] += 1
         return shared
+
+
+async def _in_worker(kind: str, work: Callable[[], _T]) -> _T:
+    """Run ``work`` on the one worker thread of ``kind``, off the event loop.
+
+    Calls queue here rather than each holding a thread of asyncio's default
+    pool while it waits for the model (which would starve the application's
+    own ``to_thread`` work and the other model).
+    """
+    with _workers_lock:
+        worker = _workers.get(kind)
+        if worker is None:
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"evaltrace-{kind}")
+            _workers[kind] = worker
+    return await asyncio.get_running_loop().run_in_executor(worker, work)
 
 
 # --- the Gemma GGUF file --------------------------------------------------------------
@@ -300,7 +320,8 @@ class LlamaCppProvider:
     async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         """One completion, run in a worker thread; llama.cpp failures become ProviderError."""
         try:
-            response = await asyncio.to_thread(self._call, list(messages), params)
+            call = list(messages)
+            response = await _in_worker(self.name, lambda: self._call(call, params))
         except EvaltraceError:
             raise
         except Exception as exc:
@@ -493,7 +514,7 @@ class SentenceTransformerEmbedder:
         if not batch:
             return Embeddings(vectors=[], input_tokens=0, response_model=self.model)
         try:
-            return await asyncio.to_thread(self._embed, batch)
+            return await _in_worker(self.name, lambda: self._embed(batch))
         except EvaltraceError:
             raise
         except Exception as exc:
