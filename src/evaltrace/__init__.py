@@ -2,6 +2,7 @@
 
 from evaltrace._jsonl import read_case_results
 from evaltrace._version import __version__
+from evaltrace.datasets import load_cases
 from evaltrace.exceptions import (
     ConfigurationError,
     DatasetError,
@@ -89,6 +90,7 @@ __all__ = [
     "evaluate_sync",
     "get_provider",
     "install_tracer_provider",
+    "load_cases",
     "read_case_results",
     "register_provider",
 ]

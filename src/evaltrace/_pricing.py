@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 
-__all__ = ["LOCAL_PROVIDERS", "price_usd"]
+__all__ = ["LOCAL_PROVIDERS", "is_local", "price_usd"]
 
 #: Providers that run on the user's own machine: a call costs nothing.
 LOCAL_PROVIDERS = frozenset({"llama.cpp", "sentence-transformers", "evaltrace.scripted"})
@@ -26,15 +27,34 @@ _PROVIDER_IDS = {
 }
 
 
+def is_local(provider: str | None, server_address: str | None = None) -> bool:
+    """True for a model in this process or behind a server on this machine (loopback)."""
+    if provider in LOCAL_PROVIDERS:
+        return True
+    if server_address is None:
+        return False
+    if server_address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(server_address).is_loopback
+    except ValueError:
+        return False
+
+
 def price_usd(
-    provider: str | None, model: str, input_tokens: int | None, output_tokens: int | None
+    provider: str | None,
+    model: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    server_address: str | None = None,
 ) -> Decimal | None:
     """Return the price of one call in USD, or None when it is not known.
 
-    Local models cost zero. A model genai-prices has no price for is None, never
-    a guess.
+    Models on this machine (in-process, or a server on a loopback address) cost
+    zero, whatever their name. A model genai-prices has no price for is None,
+    never a guess.
     """
-    if provider in LOCAL_PROVIDERS:
+    if is_local(provider, server_address):
         return Decimal(0)
     if input_tokens is None and output_tokens is None:
         return None

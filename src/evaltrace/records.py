@@ -6,14 +6,19 @@ through JSON (``model_dump_json`` / ``EvaluationResult.model_validate_json``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic.dataclasses import dataclass
 
-from evaltrace._pricing import price_usd
+from evaltrace._pricing import is_local, price_usd
+
+_ZERO = timedelta(0)
 
 __all__ = [
     "Case",
@@ -58,16 +63,21 @@ class Case(BaseModel):
         return self.context
 
 
-class LLMInteraction(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LLMInteraction:
     """Record of a single LLM call made during an evaluation.
 
     Built from the call's finished OpenTelemetry span: ``trace_id`` and
     ``span_id`` (hex) find the same call in Jaeger, Tempo or any OTLP backend.
     ``timestamp`` is the call's start (UTC) and ``latency`` its duration in
     seconds, both from the span's own times.
-    """
 
-    model_config = ConfigDict(frozen=True)
+    A frozen pydantic dataclass with slots: validated like a pydantic model
+    (``model_dump``, ``model_dump_json``, ``model_validate``,
+    ``model_validate_json`` and ``model_copy`` work as on one), but without a
+    per-instance ``__dict__``, so holding many interactions costs little more
+    than their text.
+    """
 
     prompt: str
     response: str
@@ -76,7 +86,7 @@ class LLMInteraction(BaseModel):
     latency: float
     timestamp: datetime
     purpose: str
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     input_tokens: int | None = None
     output_tokens: int | None = None
     provider: str | None = None
@@ -91,14 +101,60 @@ class LLMInteraction(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("timestamp must be timezone-aware")
-        return value.astimezone(UTC)
+        return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
 
     def cost(self) -> Decimal | None:
         """The call's price in USD from genai-prices; None when the model has no known price.
 
-        Calls to models running on this machine cost zero.
+        Calls to models running on this machine (``is_local``) cost zero.
         """
-        return price_usd(self.provider, self.model, self.input_tokens, self.output_tokens)
+        return price_usd(
+            self.provider, self.model, self.input_tokens, self.output_tokens, self._server()
+        )
+
+    @property
+    def is_local(self) -> bool:
+        """True for a model in this process or served from this machine (a loopback address)."""
+        return is_local(self.provider, self._server())
+
+    @property
+    def messages(self) -> list[Message]:
+        """The messages sent: ``metadata["messages"]``, or the prompt as one user message."""
+        raw = self.metadata.get("messages")
+        if raw is None:
+            return [Message(role="user", content=self.prompt)]
+        return [Message.model_validate(m) for m in raw]
+
+    def _server(self) -> str | None:
+        address = self.metadata.get("server_address")
+        return address if isinstance(address, str) else None
+
+    def model_dump(self, *, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        """The fields as a dict (``mode="json"``: JSON-compatible values)."""
+        return _interaction_adapter().dump_python(self, mode=mode)
+
+    def model_dump_json(self, *, indent: int | None = None) -> str:
+        """The interaction as JSON."""
+        return _interaction_adapter().dump_json(self, indent=indent).decode()
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> LLMInteraction:
+        """A copy with some fields replaced (validated)."""
+        return type(self).model_validate({**self.model_dump(), **(update or {})})
+
+    @classmethod
+    def model_validate(cls, value: Any) -> LLMInteraction:
+        """Validate a dict (or an interaction) into an interaction."""
+        return _interaction_adapter().validate_python(value)
+
+    @classmethod
+    def model_validate_json(cls, data: str | bytes) -> LLMInteraction:
+        """Parse and validate JSON into an interaction."""
+        return _interaction_adapter().validate_json(data)
+
+
+@cache
+def _interaction_adapter() -> TypeAdapter[LLMInteraction]:
+    return TypeAdapter(LLMInteraction)
 
 
 class Score(BaseModel):

@@ -27,7 +27,7 @@ from evaltrace.metrics import Metric, MetricContext
 from evaltrace.providers import EmbeddingModel, Model, Provider, as_model
 from evaltrace.records import Case, CaseResult, Score
 from evaltrace.results import EvaluationResult
-from evaltrace.tracing import Telemetry, telemetry_for_run, use_telemetry
+from evaltrace.tracing import RunSink, Telemetry, telemetry_for_run, use_telemetry
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._threads import thread_context_propagation
 
@@ -41,6 +41,9 @@ _partial_results: ContextVar[list[EvaluationResult] | None] = ContextVar(
     "evaltrace_partial_results", default=None
 )
 TRACE_URL_ENV = "EVALTRACE_TRACE_URL"
+#: Set on log records whose news the returned result also carries (dropped
+#: spans, interruption), so a front end that reports the result can skip them.
+REPORTED_IN_RESULT = "evaltrace_reported_in_result"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class _Run:
     writer: ResultsWriter | None
     on_case: Callable[[CaseResult], None] | None
     thread_context: bool
+    sink: RunSink
 
 
 async def evaluate(
@@ -90,23 +94,25 @@ async def evaluate(
         raise ConfigurationError("max_concurrency must be at least 1")
     dataset = _normalise_cases(cases)
     run_id = uuid.uuid4().hex
-    telemetry = telemetry_for_run(
-        name, run_id, tracer_provider=tracer_provider, meter_provider=meter_provider
-    )
     async with AsyncExitStack() as owned:
         judge_model = _owned_model(judge, owned)
         task_fn, task_model = as_task(task)
         if task_model is not None:
             owned.push_async_callback(task_model.aclose)
+        writer = ResultsWriter(results_path) if results_path is not None else None
+        telemetry = telemetry_for_run(
+            name, run_id, tracer_provider=tracer_provider, meter_provider=meter_provider
+        )
         run = _Run(
             telemetry=telemetry,
             metrics=list(metrics),
             task=task_fn,
             judge=judge_model,
             embedder=embedder,
-            writer=ResultsWriter(results_path) if results_path is not None else None,
+            writer=writer,
             on_case=on_case,
             thread_context=propagate_context_to_threads,
+            sink=telemetry.collector.open_run(run_id),
         )
         return await _execute(run, dataset, name, run_id, max_concurrency)
 
@@ -133,7 +139,9 @@ def evaluate_sync(*args: Any, **kwargs: Any) -> EvaluationResult:
     except KeyboardInterrupt:
         if partial:
             _log.warning(
-                "evaltrace: interrupted; returning the %d finished cases", len(partial[0].cases)
+                "evaltrace: interrupted; returning the %d finished cases",
+                len(partial[0].cases),
+                extra={REPORTED_IN_RESULT: True},
             )
             return partial[0]
         raise
@@ -144,7 +152,7 @@ def evaluate_sync(*args: Any, **kwargs: Any) -> EvaluationResult:
 async def _execute(
     run: _Run, dataset: list[Case], name: str, run_id: str, max_concurrency: int
 ) -> EvaluationResult:
-    sink = run.telemetry.collector.open_run(run_id)
+    sink = run.sink
     started = datetime.now(UTC)
     results: dict[int, CaseResult] = {}
     complete = False
@@ -188,6 +196,8 @@ async def _run_cases(
     async def one(index: int, case: Case) -> None:
         async with slots:
             result = await _evaluate_case(run, index, case)
+        # The case's spans have ended: its interactions are all in the sink.
+        result = result.model_copy(update={"interactions": run.sink.for_case(result.case_id)})
         results[index] = result
         if run.writer is not None:
             run.writer.case(result)
@@ -275,7 +285,7 @@ def _record_evaluation(span: Span, score: Score) -> None:
 
 def _result(
     run: _Run,
-    sink: Any,
+    sink: RunSink,
     name: str,
     run_id: str,
     trace_id: str,
@@ -285,10 +295,7 @@ def _result(
     complete: bool,
 ) -> EvaluationResult:
     interactions = sink.interactions()
-    cases = [
-        results[i].model_copy(update={"interactions": sink.for_case(results[i].case_id)})
-        for i in sorted(results)
-    ]
+    cases = [results[i] for i in sorted(results)]
     result = EvaluationResult.build(
         name=name,
         run_id=run_id,
@@ -324,7 +331,11 @@ def _finish(run: _Run, result: EvaluationResult, flushed: bool) -> None:
             "(collector slow or unreachable); they continue in the background"
         )
     if result.dropped_spans:
-        _log.warning("evaltrace: %d spans could not be exported", result.dropped_spans)
+        _log.warning(
+            "evaltrace: %d spans could not be exported",
+            result.dropped_spans,
+            extra={REPORTED_IN_RESULT: True},
+        )
 
 
 def _owned_model(spec: str | Provider | Model | None, owned: AsyncExitStack) -> Model | None:

@@ -7,7 +7,14 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from evaltrace import Case, EvaluationResult, ScriptedProvider, SemanticSimilarity, evaluate
+from evaltrace import (
+    Case,
+    EvaluationResult,
+    Message,
+    ScriptedProvider,
+    SemanticSimilarity,
+    evaluate,
+)
 from evaltrace.providers.openai_compat import OpenAIProvider
 from evaltrace.tracing import _attributes as attr
 
@@ -39,10 +46,13 @@ async def test_no_content_in_spans_by_default_but_full_content_in_interactions(
     task_call = next(i for i in result.interactions if i.purpose == "task")
     assert task_call.prompt == QUESTION
     assert task_call.response == ANSWER
-    assert task_call.metadata["messages"] == [{"role": "user", "content": QUESTION}]
+    assert task_call.messages == [Message(role="user", content=QUESTION)]
+    assert "messages" not in task_call.metadata  # one user message: the prompt says it all
     judge_call = next(i for i in result.interactions if i.purpose == "semantic_evaluation")
     assert QUESTION in judge_call.prompt and ANSWER in judge_call.prompt
     assert judge_call.prompt.startswith("system: You are a strict")
+    assert [m["role"] for m in judge_call.metadata["messages"]] == ["system", "user"]
+    assert judge_call.messages[1].content in judge_call.prompt
     assert '"score": 0.7' in judge_call.response
 
 

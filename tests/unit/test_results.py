@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -42,7 +43,7 @@ def _interaction(**overrides: object) -> LLMInteraction:
 
 def test_interaction_is_frozen_and_utc() -> None:
     interaction = _interaction()
-    with pytest.raises(ValidationError):
+    with pytest.raises(FrozenInstanceError):
         interaction.prompt = "changed"  # type: ignore[misc]
     with pytest.raises(ValidationError):
         _interaction(timestamp=datetime(2026, 1, 1))
@@ -50,6 +51,17 @@ def test_interaction_is_frozen_and_utc() -> None:
         __import__("datetime").timezone(timedelta(hours=2))
     )
     assert _interaction(timestamp=local).timestamp.utcoffset() == timedelta(0)
+
+
+def test_interaction_behaves_like_a_pydantic_model() -> None:
+    interaction = _interaction(metadata={"attempt": 2})
+    assert LLMInteraction.model_validate_json(interaction.model_dump_json()) == interaction
+    assert LLMInteraction.model_validate(interaction.model_dump()) == interaction
+    assert interaction.model_dump(mode="json")["timestamp"] == "2026-01-01T00:00:00Z"
+    assert interaction.model_copy(update={"purpose": "x"}).purpose == "x"
+    with pytest.raises(ValidationError):
+        _interaction(tokens_used="many")
+    assert not hasattr(interaction, "__dict__")  # slots: no per-instance dict
 
 
 def test_cost_uses_genai_prices_and_is_none_when_unknown() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -192,27 +191,12 @@ def _groups(interactions: Sequence[LLMInteraction]) -> dict[tuple[str, str], lis
 def _cost(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> str:
     if usage.cost_usd is None:
         return "n/a"
-    if usage.cost_usd == 0 and calls and all(_is_local(i) for i in calls):
+    if usage.cost_usd == 0 and calls and all(i.is_local for i in calls):
         return "$0.00 (local)"
     amount = f"${usage.cost_usd:.4f}" if usage.cost_usd < 1 else f"${usage.cost_usd:,.2f}"
     if usage.unpriced_calls:
         return f"{amount} + {usage.unpriced_calls} unpriced"
     return amount
-
-
-def _is_local(interaction: LLMInteraction) -> bool:
-    """A call that cost nothing because it ran in this process or on this machine."""
-    if interaction.cost() != 0:
-        return False
-    if interaction.metadata.get("span_kind") == "INTERNAL":
-        return True
-    address = interaction.metadata.get("server_address")
-    if address == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(str(address)).is_loopback
-    except ValueError:
-        return False
 
 
 def _score_cell(score: Score | None) -> Text:

@@ -201,12 +201,12 @@ def _configure_logging() -> logging.Handler:
     return handler
 
 
-# Library warnings the CLI reports itself, in its own words: dropped spans, interruption.
-_REPORTED_BY_CLI = ("could not be exported", "evaltrace: interrupted")
-
-
 def _not_reported_by_cli(record: logging.LogRecord) -> bool:
-    return not any(text in str(record.msg) for text in _REPORTED_BY_CLI)
+    """Skip library warnings whose news the result carries (the CLI prints it in its own words).
+
+    The library marks them with the ``evaltrace_reported_in_result`` record attribute.
+    """
+    return not getattr(record, "evaltrace_reported_in_result", False)
 
 
 def _error(message: str, *, kind: str = "error") -> None:

@@ -102,8 +102,9 @@ def load_counts() -> dict[str, int]:
         return dict(_loads)
 
 
-def _shared_model(kind: str, path: Path, size: int, load: Any) -> _Shared:
-    key = (kind, str(path.resolve()), size)
+def _shared_model(kind: str, path: Path, variant: int, load: Callable[[], Any]) -> _Shared:
+    """The model ``load`` returns, loaded once per (kind, file, variant) in this process."""
+    key = (kind, str(path.resolve()), variant)
     with _shared_lock:
         shared = _shared.get(key)
         if shared is None:

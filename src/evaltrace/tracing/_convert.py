@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from sys import intern
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -14,6 +16,8 @@ from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._conventions import CallFields, read_call
 
 __all__ = ["DEFAULT_PURPOSE", "render_messages", "span_to_interaction"]
+
+_CURRENT_CONVENTION = "gen_ai"
 
 #: Purpose of a call with no ``evaltrace.purpose`` on it or its ancestors: the
 #: system under test.
@@ -54,19 +58,19 @@ def span_to_interaction(
     return LLMInteraction(
         prompt=render_messages(call.input_messages),
         response="\n".join(m.content for m in call.output_messages),
-        model=call.model,
+        model=intern(call.model),
         tokens_used=(input_tokens or 0) + (output_tokens or 0),
         latency=max(end - start, 0) / 1e9,
         timestamp=datetime.fromtimestamp(start / 1e9, UTC),
-        purpose=str(attributes.get(attr.PURPOSE) or purpose or DEFAULT_PURPOSE),
+        purpose=intern(str(attributes.get(attr.PURPOSE) or purpose or DEFAULT_PURPOSE)),
         metadata=_metadata(span, call, content is not None),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        provider=call.provider,
-        operation=call.operation,
-        trace_id=format_trace_id(context.trace_id) if context else "",
+        provider=intern(call.provider) if call.provider else None,
+        operation=intern(call.operation),
+        trace_id=_trace_hex(context.trace_id) if context else "",
         span_id=format_span_id(context.span_id) if context else "",
-        case_id=_opt_str(attributes.get(attr.CASE_ID)) or case_id,
+        case_id=_case_id(attributes.get(attr.CASE_ID), case_id),
         error=_error(span),
     )
 
@@ -79,27 +83,32 @@ def render_messages(messages: Sequence[Message]) -> str:
 
 
 def _metadata(span: ReadableSpan, call: CallFields, own_call: bool) -> dict[str, Any]:
+    """What else a user needs to know about the call, kept small: many interactions are held.
+
+    Repeated strings are interned (one copy for the whole run); structured
+    ``messages`` are kept only when the prompt is not a single user message
+    (``LLMInteraction.messages`` rebuilds that case).
+    """
     attributes = span.attributes or {}
-    metadata: dict[str, Any] = {
-        "span_name": span.name,
-        "span_kind": span.kind.name,
-        "convention": call.convention,
-        "content_captured": own_call or call.content_captured,
-        "messages": [m.model_dump() for m in call.input_messages],
-    }
+    metadata: dict[str, Any] = {"content_captured": own_call or call.content_captured}
+    if call.convention != _CURRENT_CONVENTION:
+        metadata["convention"] = intern(call.convention)
     if span.instrumentation_scope is not None:
-        metadata["instrumentation"] = span.instrumentation_scope.name
-    if span.parent is not None:
-        metadata["parent_span_id"] = format_span_id(span.parent.span_id)
-    optional = {
-        "response_model": call.response_model,
-        "response_id": call.response_id,
-        "finish_reasons": call.finish_reasons or None,
-    }
-    metadata.update({k: v for k, v in optional.items() if v is not None})
+        metadata["instrumentation"] = intern(span.instrumentation_scope.name)
+    if not (len(call.input_messages) == 1 and call.input_messages[0].role == "user"):
+        metadata["messages"] = [
+            {"role": intern(m.role), "content": m.content} for m in call.input_messages
+        ]
+    if call.response_model is not None:
+        metadata["response_model"] = intern(call.response_model)
+    if call.response_id is not None:
+        metadata["response_id"] = call.response_id
+    if call.finish_reasons:
+        metadata["finish_reasons"] = _shared_list(tuple(call.finish_reasons))
     for key, name in _COPIED_ATTRIBUTES.items():
-        if key in attributes:
-            metadata[name] = attributes[key]
+        value = attributes.get(key)
+        if value is not None:
+            metadata[name] = intern(value) if isinstance(value, str) else value
     return metadata
 
 
@@ -113,5 +122,18 @@ def _error(span: ReadableSpan) -> str | None:
     return str(error_type or description or "error")
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+@lru_cache(maxsize=64)
+def _shared_list(items: tuple[str, ...]) -> list[str]:
+    """One list per distinct value (``["stop"]``...), shared by every interaction: read-only."""
+    return [intern(item) for item in items]
+
+
+def _case_id(own: Any, inherited: str | None) -> str | None:
+    value = str(own) if own is not None else inherited
+    return intern(value) if value is not None else None
+
+
+@lru_cache(maxsize=256)
+def _trace_hex(trace_id: int) -> str:
+    """One string per trace, shared by all of its interactions."""
+    return format_trace_id(trace_id)

@@ -42,6 +42,7 @@ class RunSink:
         self.run_id = run_id
         self._lock = threading.Lock()
         self._interactions: list[LLMInteraction] = []
+        self._by_case: dict[str | None, list[LLMInteraction]] = {}
         self.nested_calls = 0
         self.conversion_errors = 0
 
@@ -49,6 +50,7 @@ class RunSink:
         """Record one interaction."""
         with self._lock:
             self._interactions.append(interaction)
+            self._by_case.setdefault(interaction.case_id, []).append(interaction)
 
     def interactions(self) -> list[LLMInteraction]:
         """A snapshot of what the run has collected so far."""
@@ -58,7 +60,7 @@ class RunSink:
     def for_case(self, case_id: str) -> list[LLMInteraction]:
         """The interactions of one case so far, in start order."""
         with self._lock:
-            found = [i for i in self._interactions if i.case_id == case_id]
+            found = list(self._by_case.get(case_id, ()))
         return sorted(found, key=lambda i: i.timestamp)
 
 
