@@ -77,3 +77,22 @@ async def test_task_given_as_provider_string(tracer_provider: TracerProvider) ->
     )
     assert result.cases[0].output == "from m1"
     assert result.interactions[0].model == "m1"
+
+
+async def test_one_at_a_time_models_start_their_spans_when_their_turn_comes(
+    tracer_provider: TracerProvider,
+) -> None:
+    class OneAtATime(ScriptedProvider):
+        max_concurrency = 1  # like an in-process model with one context
+
+    result = await evaluate(
+        [Case(input=f"q{i}") for i in range(4)],
+        task=OneAtATime("a", delay=0.01),
+        max_concurrency=4,
+        tracer_provider=tracer_provider,
+    )
+    spans = sorted((i.timestamp, i.timestamp.timestamp() + i.latency) for i in result.interactions)
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start.timestamp() >= end  # no call's span includes another call's time
+    assert Model(OneAtATime("a")).max_concurrency == 1
+    assert Model(ScriptedProvider("a")).max_concurrency == 16

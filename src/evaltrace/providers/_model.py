@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry.util.genai.types import Error, InputMessage, OutputMessage, TextPart
 
-from evaltrace.exceptions import ProviderError
+from evaltrace.exceptions import ConfigurationError, ProviderError
 from evaltrace.providers._protocol import (
     Completion,
     Embedder,
@@ -43,12 +43,11 @@ class Model:
         provider: Provider,
         *,
         retry: RetryPolicy | None = None,
-        max_concurrency: int = DEFAULT_PROVIDER_CONCURRENCY,
+        max_concurrency: int | None = None,
     ) -> None:
         self.provider = provider
         self.retry = retry or RetryPolicy()
-        self.max_concurrency = max_concurrency
-        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._slots = _LoopSemaphores(_concurrency(provider, max_concurrency))
 
     @property
     def name(self) -> str:
@@ -123,15 +122,10 @@ class Model:
         """Close the provider."""
         await self.provider.aclose()
 
-    def _slots(self) -> asyncio.Semaphore:
-        # One semaphore per event loop: a Model may serve several asyncio.run() calls.
-        loop = asyncio.get_running_loop()
-        if loop not in self._semaphores:
-            self._semaphores = {
-                known: sem for known, sem in self._semaphores.items() if not known.is_closed()
-            }
-            self._semaphores[loop] = asyncio.Semaphore(self.max_concurrency)
-        return self._semaphores[loop]
+    @property
+    def max_concurrency(self) -> int:
+        """Calls of this model in flight at once."""
+        return self._slots.limit
 
     async def _attempt(
         self,
@@ -188,13 +182,21 @@ class Model:
 
 
 class EmbeddingModel:
-    """Calls an ``Embedder`` with one ``embeddings`` span per call."""
+    """Calls an ``Embedder`` with one ``embeddings`` span per call (concurrency-limited)."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, *, max_concurrency: int | None = None) -> None:
         self.embedder = embedder
+        self._slots = _LoopSemaphores(_concurrency(embedder, max_concurrency))
 
     async def embed(self, texts: Sequence[str], *, purpose: str = "task") -> Embeddings:
-        """Embed ``texts``; the interaction's prompt lists them."""
+        """Embed ``texts``; the interaction's prompt lists them.
+
+        The span starts once a slot is free, so its latency is the call's own.
+        """
+        async with self._slots():
+            return await self._embed(texts, purpose)
+
+    async def _embed(self, texts: Sequence[str], purpose: str) -> Embeddings:
         embedder = self.embedder
         telemetry = current_telemetry()
         invocation = telemetry.handler(in_process=embedder.in_process).embedding(
@@ -221,6 +223,35 @@ class EmbeddingModel:
         )
         invocation.stop()
         return result
+
+
+class _LoopSemaphores:
+    """A semaphore per event loop: a model may serve several ``asyncio.run()`` calls."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ConfigurationError("max_concurrency must be at least 1")
+        self.limit = limit
+        self._by_loop: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+    def __call__(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop not in self._by_loop:
+            self._by_loop = {k: v for k, v in self._by_loop.items() if not k.is_closed()}
+            self._by_loop[loop] = asyncio.Semaphore(self.limit)
+        return self._by_loop[loop]
+
+
+def _concurrency(provider: object, requested: int | None) -> int:
+    """The requested limit, else the provider's own (``max_concurrency``), else the default.
+
+    A model that serves one call at a time (an in-process model) says so with
+    ``max_concurrency = 1``; waiting for it then happens before its span starts.
+    """
+    if requested is not None:
+        return requested
+    own = getattr(provider, "max_concurrency", None)
+    return own if isinstance(own, int) and own > 0 else DEFAULT_PROVIDER_CONCURRENCY
 
 
 def _messages(prompt: str | Sequence[Message], system: str | None) -> list[Message]:
