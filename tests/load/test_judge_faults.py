@@ -135,16 +135,6 @@ async def test_malformed_bodies_under_a_fixed_schedule_then_recovery(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "OpenAIProvider treats any HTTP 500 to a structured-output request as 'format "
-        "unsupported' and permanently downgrades response_format for every later call "
-        "(json_schema -> json_object+schema -> json_object -> none), retrying at once "
-        "with error.type UnsupportedResponseFormat: three transient 500s under load "
-        "switch a shared judge's structured output off for good"
-    ),
-)
 async def test_transient_500s_do_not_switch_structured_output_off(
     start_fault_server: StartFaultServer, bare_tracer_provider: TracerProvider
 ) -> None:

@@ -18,6 +18,9 @@ __all__ = ["OpenAIProvider"]
 _DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Response formats tried in order for structured output. llama.cpp's server
 # answers HTTP 500 to ``json_schema`` but honours ``json_object`` with a schema.
+# A format is given up only on evidence that the server does not support it
+# (see OpenAIProvider._rejects_format): a transient 500 must not switch a
+# shared judge's structured output off for good.
 _JSON_FORMATS = ("json_schema", "json_object_with_schema", "json_object", "none")
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 
@@ -64,6 +67,8 @@ class OpenAIProvider:
         self.server_address: str | None = url.hostname
         self.server_port: int | None = url.port or (443 if url.scheme == "https" else 80)
         self._json_format = 0
+        self._format_worked = False  # a structured reply came back in the current format
+        self._format_500s = 0  # consecutive HTTP 500s to the current format
 
     def __repr__(self) -> str:
         return (
@@ -73,10 +78,13 @@ class OpenAIProvider:
     async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         """One chat completion request."""
         request = self._request(messages, params)
+        structured = "response_format" in request
         try:
             response = await self._client.chat.completions.create(**request)
         except Exception as exc:
-            raise self._provider_error(exc, structured="response_format" in request) from None
+            raise self._provider_error(exc, structured=structured) from None
+        if structured:
+            self._format_worked, self._format_500s = True, 0
         return _completion(response)
 
     async def stream(
@@ -130,7 +138,7 @@ class OpenAIProvider:
         message = redact(f"{type(exc).__name__}: {exc}", self._secret)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            if structured and status in (400, 422, 500) and self._downgrade_json_format():
+            if structured and self._rejects_format(status, message) and self._downgrade():
                 return ProviderError(
                     f"{message} (server rejected the structured-output format; retrying with "
                     f"{_JSON_FORMATS[self._json_format]})",
@@ -150,10 +158,28 @@ class OpenAIProvider:
             return ProviderError(message, retryable=True, error_type=type(exc).__name__)
         return ProviderError(message, retryable=False, error_type=type(exc).__name__)
 
-    def _downgrade_json_format(self) -> bool:
+    def _rejects_format(self, status: int, message: str) -> bool:
+        """Whether an error says the server does not support the structured-output format.
+
+        Only for a format that never worked with this server: 400/422/500 that
+        name the format (llama.cpp's server answers ``json_schema`` with a 500
+        saying so), or a 500 that comes twice in a row. A healthy API's
+        occasional 500 is retried like any other.
+        """
+        if self._format_worked or status not in (400, 422, 500):
+            return False
+        if any(word in message for word in ("response_format", "json_schema")):
+            return True
+        if status == 500:
+            self._format_500s += 1
+            return self._format_500s >= 2
+        return False
+
+    def _downgrade(self) -> bool:
         if self._json_format + 1 >= len(_JSON_FORMATS):
             return False
         self._json_format += 1
+        self._format_500s = 0
         return True
 
 

@@ -1,0 +1,100 @@
+"""Provider selection, configuration errors, and structured-output fallbacks."""
+
+from __future__ import annotations
+
+import json
+
+import httpx2
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from evaltrace import ConfigurationError, GenerationParams, Model, ProviderError, get_provider
+from evaltrace.metrics._parse import JUDGE_SCHEMA
+from evaltrace.providers import RetryPolicy
+from evaltrace.providers.openai_compat import OpenAIProvider
+
+from ._helpers import chat_completion_body
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("openai:gpt-4o-mini", "OPENAI_API_KEY"),
+        ("anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY"),
+        ("openai-compatible:llama3", "base_url"),
+        ("mistral:large", "unknown model 'mistral:large'"),
+        ("gpt-4o", "provider:model"),
+    ],
+)
+def test_configuration_errors_name_what_to_set(spec: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        get_provider(spec)
+
+
+def test_openai_compatible_server_needs_no_key() -> None:
+    provider = get_provider("openai-compatible:llama3", base_url="http://127.0.0.1:8000/v1")
+    assert (provider.server_address, provider.server_port) == ("127.0.0.1", 8000)
+    assert provider.model == "llama3"
+
+
+class FormatServer:
+    """Answers structured requests per a script of (status, message) before succeeding."""
+
+    def __init__(self, failures: list[tuple[int, str]]) -> None:
+        self.failures = list(failures)
+        self.formats: list[str | None] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        self.formats.append((body.get("response_format") or {}).get("type"))
+        if self.failures:
+            status, message = self.failures.pop(0)
+            return httpx2.Response(status, json={"error": {"message": message}})
+        return httpx2.Response(200, json=chat_completion_body('{"score": 1, "explanation": "x"}'))
+
+
+def _model(server: FormatServer) -> Model:
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(server))
+    return Model(
+        OpenAIProvider("m", base_url="http://127.0.0.1:9/v1", http_client=client),
+        retry=RetryPolicy(max_attempts=4, initial_delay=0.0),
+    )
+
+
+async def _ask(server: FormatServer, model: Model | None = None) -> None:
+    model = model or _model(server)
+    await model.complete("rate", params=GenerationParams(json_schema=JUDGE_SCHEMA))
+
+
+@pytest.fixture(autouse=True)
+def _provider(tracer_provider: TracerProvider) -> None:
+    """Calls outside a run trace to a throwaway provider."""
+
+
+async def test_a_server_naming_the_format_gets_the_next_format() -> None:
+    server = FormatServer([(500, "json_schema is not supported")])
+    await _ask(server)
+    assert server.formats == ["json_schema", "json_object"]
+
+
+async def test_other_400s_do_not_change_the_format() -> None:
+    server = FormatServer([(400, "maximum context length exceeded")])
+    with pytest.raises(ProviderError):
+        await _ask(server)
+    assert server.formats == ["json_schema"]
+
+
+async def test_one_transient_500_keeps_the_format_and_a_working_format_is_kept() -> None:
+    server = FormatServer([(500, "upstream overloaded")])
+    model = _model(server)
+    await _ask(server, model)
+    assert server.formats == ["json_schema", "json_schema"]
+    server.failures = [(500, "overloaded"), (500, "overloaded")]  # after it worked
+    await _ask(server, model)
+    assert server.formats[-1] == "json_schema"
+
+
+async def test_a_format_failing_twice_in_a_row_before_ever_working_is_given_up() -> None:
+    server = FormatServer([(500, "internal error"), (500, "internal error")])
+    await _ask(server)
+    assert server.formats == ["json_schema", "json_schema", "json_object"]
