@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from evaltrace import Case, Correctness, Model, RetryPolicy, SemanticSimilarity, evaluate

@@ -79,15 +79,6 @@ async def test_100_sequential_runs_do_not_grow(
     assert rss_growth < MAX_RSS_GROWTH
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "every run builds new opentelemetry-util-genai TelemetryHandlers, and with no "
-        "global MeterProvider set each one registers a _ProxyMeter and ~9 proxy "
-        "histograms on the API's global proxy meter provider, which keeps them forever: "
-        "about 1.3 KB per run that is never released"
-    ),
-)
 async def test_runs_do_not_accumulate_proxy_meters_on_the_global_meter_provider(
     bare_tracer_provider: TracerProvider,
 ) -> None:

@@ -73,7 +73,7 @@ def _sent(record: RequestRecord) -> list[tuple[str, str]]:
 
 
 def _recorded(interaction: LLMInteraction) -> list[tuple[str, str]]:
-    return [(m["role"], m["content"]) for m in interaction.metadata["messages"]]
+    return [(m.role, m.content) for m in interaction.messages]
 
 
 async def test_two_concurrent_10k_runs_account_for_every_request(
