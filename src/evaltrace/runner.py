@@ -156,6 +156,7 @@ async def _execute(
     started = datetime.now(UTC)
     results: dict[int, CaseResult] = {}
     complete = False
+    cancelled_while_flushing = False
     trace_id = ""
     try:
         with (
@@ -178,13 +179,18 @@ async def _execute(
                 if not complete:
                     root.set_status(Status(StatusCode.ERROR, "run did not complete"))
     finally:
-        flushed = run.telemetry.flush()
+        try:
+            flushed = await run.telemetry.flush()
+        except asyncio.CancelledError:  # cancelled again while flushing: still save the result
+            flushed, cancelled_while_flushing = False, True
         result = _result(run, sink, name, run_id, trace_id, started, dataset, results, complete)
         holder = _partial_results.get()
         if holder is not None and not complete:
             holder.append(result)
         run.telemetry.collector.close_run(run_id)
         _finish(run, result, flushed)
+    if cancelled_while_flushing:
+        raise asyncio.CancelledError
     return result
 
 

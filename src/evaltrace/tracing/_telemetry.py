@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable
@@ -31,6 +33,10 @@ _collectors: weakref.WeakKeyDictionary[SdkTracerProvider, InteractionCollector] 
     weakref.WeakKeyDictionary()
 )
 _collectors_lock = threading.Lock()
+_HandlerKey = tuple[bool, ContentCapturingMode, int]
+_handlers_by_provider: weakref.WeakKeyDictionary[
+    SdkTracerProvider, dict[_HandlerKey, TelemetryHandler]
+] = weakref.WeakKeyDictionary()
 
 
 class Telemetry:
@@ -55,7 +61,7 @@ class Telemetry:
         self.meter_provider = meter_provider
         self.owned = owned
         self._exporters = exporters or []
-        self._handlers: dict[tuple[bool, ContentCapturingMode], TelemetryHandler] = {}
+        self._handlers: dict[_HandlerKey, TelemetryHandler] = {}
         self._lock = threading.Lock()
         from evaltrace._version import __version__
 
@@ -73,17 +79,26 @@ class Telemetry:
         return sum(p.dropped + p.failed for p in self._exporters)
 
     def handler(self, *, in_process: bool = False) -> TelemetryHandler:
-        """The util-genai handler for model calls (INTERNAL spans when in-process)."""
-        mode = content_mode()
-        key = (in_process, mode)
-        with self._lock:
-            if key not in self._handlers:
-                self._handlers[key] = self._new_handler(in_process, mode)
-            return self._handlers[key]
+        """The util-genai handler for model calls (INTERNAL spans when in-process).
 
-    def flush(self, deadline: float = FLUSH_DEADLINE) -> bool:
-        """Push finished spans and metrics out, waiting at most ``deadline`` seconds."""
-        done = _run_with_deadline(self._flush_all, deadline)
+        Handlers (and the metric instruments they create) are made once per
+        application provider, not once per run.
+        """
+        mode = content_mode()
+        key = (in_process, mode, id(self.meter_provider))
+        handlers = self._handlers if self.owned else _shared_handlers(self.tracer_provider)
+        with self._lock:
+            if key not in handlers:
+                handlers[key] = self._new_handler(in_process, mode)
+            return handlers[key]
+
+    async def flush(self, deadline: float = FLUSH_DEADLINE) -> bool:
+        """Push finished spans and metrics out, waiting at most ``deadline`` seconds.
+
+        The export runs on a daemon thread; the event loop stays free while it
+        waits. Spans not out by the deadline keep going in the background.
+        """
+        done = await _run_with_deadline(self._flush_all, deadline)
         if self.owned:
             threading.Thread(target=self._shutdown, name="evaltrace-shutdown", daemon=True).start()
         return done
@@ -132,7 +147,7 @@ def telemetry_for_run(
     """
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
     if isinstance(provider, SdkTracerProvider):
-        meter = meter_provider if meter_provider is not None else metrics.get_meter_provider()
+        meter = meter_provider if meter_provider is not None else _default_meter_provider()
         return Telemetry(provider, _collector_on(provider), meter, owned=False)
     if tracer_provider is not None:
         raise ConfigurationError(
@@ -168,14 +183,41 @@ def _own_telemetry(
         meter_provider = (
             SdkMeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
             if readers
-            else metrics.get_meter_provider()
+            else _default_meter_provider()
         )
     return Telemetry(provider, collector, meter_provider, owned=True, exporters=exporters)
 
 
-def _run_with_deadline(work: Callable[[], None], deadline: float) -> bool:
+async def _run_with_deadline(work: Callable[[], None], deadline: float) -> bool:
     """Run ``work`` on a daemon thread; True if it finished within ``deadline`` seconds."""
-    thread = threading.Thread(target=work, name="evaltrace-flush", daemon=True)
-    thread.start()
-    thread.join(deadline)
-    return not thread.is_alive()
+    loop = asyncio.get_running_loop()
+    finished = asyncio.Event()
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop may be gone by then
+                loop.call_soon_threadsafe(finished.set)
+
+    threading.Thread(target=run, name="evaltrace-flush", daemon=True).start()
+    try:
+        await asyncio.wait_for(finished.wait(), deadline)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _shared_handlers(provider: SdkTracerProvider) -> dict[_HandlerKey, TelemetryHandler]:
+    with _collectors_lock:
+        return _handlers_by_provider.setdefault(provider, {})
+
+
+def _default_meter_provider() -> metrics.MeterProvider:
+    """The application's SDK meter provider, else a no-op one.
+
+    The API's proxy provider keeps every meter asked of it for ever; asking it
+    on each run would grow without bound.
+    """
+    provider = metrics.get_meter_provider()
+    return provider if isinstance(provider, SdkMeterProvider) else metrics.NoOpMeterProvider()
