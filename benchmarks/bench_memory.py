@@ -44,6 +44,11 @@ VERDICT = '{"score": 0.8, "explanation": "' + EXPLANATION + '"}'
 TARGET_PROMPT = 1024
 
 
+def _verdict(messages: Any) -> str:
+    """A realistic judge reply, a distinct string for every call."""
+    return VERDICT.replace("0.8", f"0.{len(messages[-1].content) % 9 + 1}")
+
+
 def _filler(i: int, size: int) -> str:
     words = f"case {i} asks about the quarterly revenue of the company and its growth "
     return (words * (size // len(words) + 1))[:size]
@@ -81,7 +86,7 @@ def traced() -> int:
 
 async def interactions_held(n: int) -> dict[str, Any]:
     provider = TracerProvider()
-    judge = ScriptedProvider(VERDICT)
+    judge = ScriptedProvider(_verdict)  # a new reply string per call, as from a real judge
     tracemalloc.start()
     before = traced()
     cases = build_cases(n)
@@ -95,6 +100,7 @@ async def interactions_held(n: int) -> dict[str, Any]:
     del result, cases
     judge.calls.clear()  # the test double's own log of requests
     judge.params.clear()
+    await asyncio.sleep(0.05)  # let the loop run the callbacks still holding finished tasks
     held = traced() - before
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
