@@ -1,8 +1,10 @@
 """100 runs one after another in one process hold no more memory than the first few.
 
-The judge is a real HTTP server; each run builds (and closes) its own judge from
-``"openai:..."`` and shares one tracer provider, so one collector serves every
-run. Memory is measured, not timed: the collector's state after each run and
+The judge is a real HTTP server behind one ``Model`` that every run shares, as
+an application would share it, and every run shares one tracer provider, so one
+collector serves every run. (A fresh ``"openai:..."`` judge per run also
+creates a fresh HTTP client and TLS context each time, whose C memory glibc
+does not hand back to the OS: that would measure the allocator, not evaltrace.) Memory is measured, not timed: the collector's state after each run and
 the tracemalloc / RSS growth between run 10 and run 100.
 """
 
@@ -16,6 +18,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from evaltrace import Case, SemanticSimilarity, evaluate
+from evaltrace.providers import as_model
 from evaltrace.tracing._telemetry import _collectors
 from tests.load.conftest import SpanCounter
 from tests.support.fault_server import FaultServer
@@ -48,13 +51,14 @@ async def test_100_sequential_runs_do_not_grow(
     monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     cases = [Case(id=str(i), input=f"q{i}", output="a", expected="a") for i in range(CASES)]
+    judge = as_model("openai:judge-model")
     baseline_traced = baseline_rss = requests = 0
     try:
         for n in range(1, RUNS + 1):
             result = await evaluate(
                 cases,
                 [SemanticSimilarity()],
-                judge="openai:judge-model",
+                judge=judge,
                 max_concurrency=8,
                 tracer_provider=bare_tracer_provider,
             )
@@ -72,6 +76,7 @@ async def test_100_sequential_runs_do_not_grow(
         rss_growth = _rss() - baseline_rss
     finally:
         tracemalloc.stop()
+        await judge.aclose()
     print(f"after {RUNS - WARM_UP} more runs: traced {traced_growth:+,} B, RSS {rss_growth:+,} B")
     assert requests == RUNS * CASES
     assert span_counter.started == span_counter.ended

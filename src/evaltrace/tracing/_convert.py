@@ -133,7 +133,7 @@ def _case_id(own: Any, inherited: str | None) -> str | None:
     return intern(value) if value is not None else None
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _trace_hex(trace_id: int) -> str:
     """One string per trace, shared by all of its interactions."""
     return format_trace_id(trace_id)

@@ -34,6 +34,7 @@ _collectors: weakref.WeakKeyDictionary[SdkTracerProvider, InteractionCollector] 
 )
 _collectors_lock = threading.Lock()
 _HandlerKey = tuple[bool, ContentCapturingMode, int]
+_NO_METERS = metrics.NoOpMeterProvider()
 _handlers_by_provider: weakref.WeakKeyDictionary[
     SdkTracerProvider, dict[_HandlerKey, TelemetryHandler]
 ] = weakref.WeakKeyDictionary()
@@ -220,4 +221,4 @@ def _default_meter_provider() -> metrics.MeterProvider:
     on each run would grow without bound.
     """
     provider = metrics.get_meter_provider()
-    return provider if isinstance(provider, SdkMeterProvider) else metrics.NoOpMeterProvider()
+    return provider if isinstance(provider, SdkMeterProvider) else _NO_METERS
