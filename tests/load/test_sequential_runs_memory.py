@@ -4,8 +4,9 @@ The judge is a real HTTP server behind one ``Model`` that every run shares, as
 an application would share it, and every run shares one tracer provider, so one
 collector serves every run. (A fresh ``"openai:..."`` judge per run also
 creates a fresh HTTP client and TLS context each time, whose C memory glibc
-does not hand back to the OS: that would measure the allocator, not evaltrace.) Memory is measured, not timed: the collector's state after each run and
-the tracemalloc / RSS growth between run 10 and run 100.
+does not hand back to the OS: that would measure the allocator, not evaltrace.)
+Memory is measured, not timed: the collector's state after each run and the
+tracemalloc / RSS growth between run 10 and run 100.
 """
 
 from __future__ import annotations
