@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from evaltrace import Case, Correctness, evaluate
 from tests.integration import test_llama_server as llama
 from tests.integration.test_llama_server import MODEL, Recorder, Server
+from tests.support.openai_sdk import pristine_openai_sdk
 
 # The real server fixture, shared with the llama.cpp server tests' module.
 llama_server = llama.llama_server
@@ -39,11 +40,12 @@ def _instrumentor(name: str):  # type: ignore[no-untyped-def]
 @pytest.fixture(params=["otel-genai", "openinference"])
 def instrumented(request: pytest.FixtureRequest, tracer_provider: TracerProvider) -> Iterator[str]:
     instrumentor = _instrumentor(request.param)
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    try:
-        yield request.param
-    finally:
-        instrumentor.uninstrument()
+    with pristine_openai_sdk():
+        instrumentor.instrument(tracer_provider=tracer_provider)
+        try:
+            yield request.param
+        finally:
+            instrumentor.uninstrument()
 
 
 async def test_instrumented_application_calls_are_task_interactions(

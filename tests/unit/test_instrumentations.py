@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from evaltrace import Case, SemanticSimilarity, evaluate
 from evaltrace.providers.openai_compat import OpenAIProvider
 from evaltrace.tracing import _attributes as attr
+from tests.support.openai_sdk import pristine_openai_sdk
 
 from ._helpers import chat_completion_body, inference_spans
 
@@ -55,11 +56,12 @@ def _instrumentor(name: str):  # type: ignore[no-untyped-def]
 @pytest.fixture(params=["otel-genai", "openinference", "openllmetry"])
 def instrumented(request: pytest.FixtureRequest, tracer_provider: TracerProvider) -> Iterator[str]:
     instrumentor = _instrumentor(request.param)
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    try:
-        yield request.param
-    finally:
-        instrumentor.uninstrument()
+    with pristine_openai_sdk():
+        instrumentor.instrument(tracer_provider=tracer_provider)
+        try:
+            yield request.param
+        finally:
+            instrumentor.uninstrument()
 
 
 def _task(server: Server):  # type: ignore[no-untyped-def]
