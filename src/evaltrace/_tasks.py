@@ -16,7 +16,9 @@ TaskFn = Callable[[str], Awaitable[str]]
 TaskSpec = str | Provider | Model | Callable[[str], Any]
 
 
-def as_task(spec: TaskSpec | None) -> tuple[TaskFn | None, Model | None]:
+def as_task(
+    spec: TaskSpec | None, concurrency: int | None = None
+) -> tuple[TaskFn | None, Model | None]:
     """An async ``input -> output`` function for ``spec``, and the Model it made (to close).
 
     A ``"provider:model"`` string, provider or Model answers the input as a user
@@ -26,7 +28,7 @@ def as_task(spec: TaskSpec | None) -> tuple[TaskFn | None, Model | None]:
     if spec is None:
         return None, None
     if isinstance(spec, str | Model) or isinstance(spec, Provider):
-        model = as_model(spec)
+        model = as_model(spec, max_concurrency=concurrency if isinstance(spec, str) else None)
 
         async def ask(question: str) -> str:
             return (await model.complete(question, purpose="task")).text

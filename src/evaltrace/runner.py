@@ -95,8 +95,9 @@ async def evaluate(
     dataset = _normalise_cases(cases)
     run_id = uuid.uuid4().hex
     async with AsyncExitStack() as owned:
-        judge_model = _owned_model(judge, owned)
-        task_fn, task_model = as_task(task)
+        # Models evaltrace builds from strings get room for the whole run's calls.
+        judge_model = _owned_model(judge, owned, max_concurrency * max(len(metrics), 1))
+        task_fn, task_model = as_task(task, max_concurrency)
         if task_model is not None:
             owned.push_async_callback(task_model.aclose)
         writer = ResultsWriter(results_path) if results_path is not None else None
@@ -344,13 +345,16 @@ def _finish(run: _Run, result: EvaluationResult, flushed: bool) -> None:
         )
 
 
-def _owned_model(spec: str | Provider | Model | None, owned: AsyncExitStack) -> Model | None:
+def _owned_model(
+    spec: str | Provider | Model | None, owned: AsyncExitStack, concurrency: int
+) -> Model | None:
     if spec is None:
         return None
-    model = as_model(spec)
-    if not isinstance(spec, Model) and not isinstance(spec, Provider):
+    if isinstance(spec, str):
+        model = as_model(spec, max_concurrency=concurrency)
         owned.push_async_callback(model.aclose)
-    return model
+        return model
+    return as_model(spec)
 
 
 def _normalise_cases(cases: Iterable[Case | dict[str, Any]]) -> list[Case]:

@@ -96,3 +96,16 @@ async def test_one_at_a_time_models_start_their_spans_when_their_turn_comes(
         assert start.timestamp() >= end  # no call's span includes another call's time
     assert Model(OneAtATime("a")).max_concurrency == 1
     assert Model(ScriptedProvider("a")).max_concurrency == 16
+
+
+def test_models_built_from_strings_follow_the_run_but_not_past_the_provider() -> None:
+    from evaltrace import register_provider
+    from evaltrace.providers import as_model
+
+    class Single(ScriptedProvider):
+        max_concurrency = 1
+
+    register_provider("unit-single", lambda model: Single("a", model=model))
+    register_provider("unit-many", lambda model: ScriptedProvider("a", model=model))
+    assert as_model("unit-many:m", max_concurrency=64).max_concurrency == 64
+    assert as_model("unit-single:m", max_concurrency=64).max_concurrency == 1

@@ -178,7 +178,8 @@ class Model:
         call = self.provider.complete(messages, params)
         if self.retry.timeout is None:
             return await call
-        return await asyncio.wait_for(call, self.retry.timeout)
+        async with asyncio.timeout(self.retry.timeout):  # no extra Task, unlike wait_for
+            return await call
 
 
 class EmbeddingModel:

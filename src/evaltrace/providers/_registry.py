@@ -60,8 +60,18 @@ def get_provider(spec: str | Provider, **options: Any) -> Provider:
     return _FACTORIES[prefix](model, **options)
 
 
-def as_model(spec: str | Provider | Model, **options: Any) -> Model:
-    """A traced ``Model`` for a string, a provider, or a ``Model`` (returned as is)."""
+def as_model(
+    spec: str | Provider | Model, *, max_concurrency: int | None = None, **options: Any
+) -> Model:
+    """A traced ``Model`` for a string, a provider, or a ``Model`` (returned as is).
+
+    ``max_concurrency`` sets the new model's limit, never above a limit the
+    provider declares for itself (an in-process model serving one call at a time).
+    """
     if isinstance(spec, Model):
         return spec
-    return Model(get_provider(spec, **options))
+    provider = get_provider(spec, **options)
+    own = getattr(provider, "max_concurrency", None)
+    if max_concurrency is not None and isinstance(own, int) and own > 0:
+        max_concurrency = min(max_concurrency, own)
+    return Model(provider, max_concurrency=max_concurrency)

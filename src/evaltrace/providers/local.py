@@ -275,6 +275,7 @@ class LlamaCppProvider:
 
     name = "llama.cpp"
     in_process = True
+    max_concurrency = 1  # one llama.cpp context: calls queue before their spans start
     server_address: str | None = None
     server_port: int | None = None
 
@@ -473,6 +474,7 @@ class SentenceTransformerEmbedder:
 
     name = "sentence-transformers"
     in_process = True
+    max_concurrency = 1  # one model, one call at a time
     server_address: str | None = None
     server_port: int | None = None
 

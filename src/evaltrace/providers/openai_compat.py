@@ -156,6 +156,10 @@ class OpenAIProvider:
             )
         if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
             return ProviderError(message, retryable=True, error_type=type(exc).__name__)
+        if isinstance(exc, ValueError | openai.APIResponseValidationError):
+            # A 200 whose body is not the JSON it should be: a proxy or server
+            # hiccup; the request may well succeed again.
+            return ProviderError(message, retryable=True, error_type=type(exc).__name__)
         return ProviderError(message, retryable=False, error_type=type(exc).__name__)
 
     def _rejects_format(self, status: int, message: str) -> bool:

@@ -28,7 +28,6 @@ _COPIED_ATTRIBUTES = {
     attr.SERVER_PORT: "server_port",
     attr.REQUEST_TEMPERATURE: "temperature",
     attr.REQUEST_MAX_TOKENS: "max_tokens",
-    attr.RUN_ID: "run_id",
     attr.METRIC_NAME: "metric",
     attr.ATTEMPT: "attempt",
 }
