@@ -119,11 +119,16 @@ class LLMInteraction:
 
     @property
     def messages(self) -> list[Message]:
-        """The messages sent: ``metadata["messages"]``, or the prompt as one user message."""
+        """The messages sent, structured.
+
+        ``metadata["messages"]`` holds ``[role, start, end]`` per message (where
+        its text sits in ``prompt``) when the prompt is more than one user
+        message; otherwise the prompt is the one user message.
+        """
         raw = self.metadata.get("messages")
         if raw is None:
             return [Message(role="user", content=self.prompt)]
-        return [Message.model_validate(m) for m in raw]
+        return [Message(role=role, content=self.prompt[start:end]) for role, start, end in raw]
 
     def _server(self) -> str | None:
         address = self.metadata.get("server_address")

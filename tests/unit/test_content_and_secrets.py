@@ -51,8 +51,13 @@ async def test_no_content_in_spans_by_default_but_full_content_in_interactions(
     judge_call = next(i for i in result.interactions if i.purpose == "semantic_evaluation")
     assert QUESTION in judge_call.prompt and ANSWER in judge_call.prompt
     assert judge_call.prompt.startswith("system: You are a strict")
-    assert [m["role"] for m in judge_call.metadata["messages"]] == ["system", "user"]
-    assert judge_call.messages[1].content in judge_call.prompt
+    assert [m.role for m in judge_call.messages] == ["system", "user"]
+    assert judge_call.messages[0].content.startswith("You are a strict")
+    assert (
+        judge_call.messages[1].content.endswith(ANSWER)
+        and QUESTION in judge_call.messages[1].content
+    )
+    assert [r for r, _, _ in judge_call.metadata["messages"]] == ["system", "user"]
     assert '"score": 0.7' in judge_call.response
 
 

@@ -120,3 +120,18 @@ def test_prompt_and_completion_content_events() -> None:
 )
 def test_what_counts_as_a_model_call(attributes: dict[str, Any], expected: bool) -> None:
     assert is_inference(attributes) is expected
+
+
+def test_message_offsets_rebuild_every_message_exactly() -> None:
+    from evaltrace.records import Message
+    from evaltrace.tracing._convert import message_offsets, render_messages
+
+    messages = [
+        Message(role="system", content="Be brief.\n\nReally."),
+        Message(role="user", content="Q: what?"),
+        Message(role="assistant", content=""),
+        Message(role="user", content="again: ünïcode ✓"),
+    ]
+    prompt = render_messages(messages)
+    rebuilt = [Message(role=r, content=prompt[a:b]) for r, a, b in message_offsets(messages)]
+    assert rebuilt == messages

@@ -81,12 +81,29 @@ def render_messages(messages: Sequence[Message]) -> str:
     return "\n\n".join(f"{m.role}: {m.content}" for m in messages)
 
 
+def message_offsets(messages: Sequence[Message]) -> list[list[Any]]:
+    """``[role, start, end]`` per message: where its text sits in ``render_messages(messages)``.
+
+    The structure of the messages without a second copy of their text.
+    """
+    offsets: list[list[Any]] = []
+    position = 0
+    for index, message in enumerate(messages):
+        if index:
+            position += 2  # the blank line between messages
+        start = position + len(message.role) + 2  # "role: "
+        offsets.append([intern(message.role), start, start + len(message.content)])
+        position = start + len(message.content)
+    return offsets
+
+
 def _metadata(span: ReadableSpan, call: CallFields, own_call: bool) -> dict[str, Any]:
     """What else a user needs to know about the call, kept small: many interactions are held.
 
-    Repeated strings are interned (one copy for the whole run); structured
-    ``messages`` are kept only when the prompt is not a single user message
-    (``LLMInteraction.messages`` rebuilds that case).
+    Repeated strings are interned (one copy for the whole run). When the
+    prompt is more than one user message, ``messages`` records each message's
+    role and where its text sits in the prompt (``LLMInteraction.messages``
+    turns that, or the lone user message, back into ``Message`` objects).
     """
     attributes = span.attributes or {}
     metadata: dict[str, Any] = {"content_captured": own_call or call.content_captured}
@@ -95,9 +112,7 @@ def _metadata(span: ReadableSpan, call: CallFields, own_call: bool) -> dict[str,
     if span.instrumentation_scope is not None:
         metadata["instrumentation"] = intern(span.instrumentation_scope.name)
     if not (len(call.input_messages) == 1 and call.input_messages[0].role == "user"):
-        metadata["messages"] = [
-            {"role": intern(m.role), "content": m.content} for m in call.input_messages
-        ]
+        metadata["messages"] = message_offsets(call.input_messages)
     if call.response_model is not None:
         metadata["response_model"] = intern(call.response_model)
     if call.response_id is not None:
