@@ -97,7 +97,7 @@ class Model:
         messages = _messages(prompt, system)
         params = params or GenerationParams()
         invocation = self._start(messages, params, purpose, 1, attributes, streaming=True)
-        return TracedStream(invocation, self._chunks(messages, params))
+        return TracedStream(invocation, self._chunks(messages, params), messages)
 
     async def _chunks(
         self, messages: list[Message], params: GenerationParams
@@ -141,7 +141,7 @@ class Model:
         except BaseException as exc:
             invocation.fail(_error(exc, self.retry.timeout))
             raise _as_provider_error(exc, self.retry.timeout) from None
-        describe_response(invocation, completion)
+        describe_response(invocation, completion, messages)
         invocation.stop()
         return completion
 
@@ -168,6 +168,7 @@ class Model:
             _attach_to_context=not streaming,
         )
         _describe_request(invocation, messages, params)
+        content_for_interaction(invocation, messages)
         if streaming:
             invocation.request_stream = True
         invocation.attributes.update({attr.PURPOSE: purpose, attr.ATTEMPT: attempt})
@@ -262,15 +263,26 @@ def _messages(prompt: str | Sequence[Message], system: str | None) -> list[Messa
     return messages
 
 
+def content_for_interaction(
+    invocation: Any, messages: Sequence[Message], reply: str | None = None
+) -> None:
+    """Hand the call's messages to the collector for its interaction (spans may not carry them)."""
+    outputs = () if reply is None else (Message(role="assistant", content=reply),)
+    current_telemetry().collector.attach_content(
+        invocation.span.get_span_context().span_id, messages, outputs
+    )
+
+
 def _describe_request(invocation: Any, messages: list[Message], params: GenerationParams) -> None:
-    invocation.system_instruction = [
-        TextPart(content=m.content) for m in messages if m.role == "system"
-    ]
-    invocation.input_messages = [
-        InputMessage(role=m.role, parts=[TextPart(content=m.content)])
-        for m in messages
-        if m.role != "system"
-    ]
+    if invocation.should_capture_content:  # on the span: only when the user opted in
+        invocation.system_instruction = [
+            TextPart(content=m.content) for m in messages if m.role == "system"
+        ]
+        invocation.input_messages = [
+            InputMessage(role=m.role, parts=[TextPart(content=m.content)])
+            for m in messages
+            if m.role != "system"
+        ]
     invocation.temperature = params.temperature
     invocation.max_tokens = params.max_tokens
     invocation.seed = params.seed
@@ -279,14 +291,17 @@ def _describe_request(invocation: Any, messages: list[Message], params: Generati
         invocation.output_type = "json"
 
 
-def describe_response(invocation: Any, completion: Completion) -> None:
-    invocation.output_messages = [
-        OutputMessage(
-            role="assistant",
-            parts=[TextPart(content=completion.text)],
-            finish_reason=completion.finish_reason or "stop",
-        )
-    ]
+def describe_response(invocation: Any, completion: Completion, messages: Sequence[Message]) -> None:
+    """Set the response attributes, and hand the reply to the collector."""
+    content_for_interaction(invocation, messages, completion.text)
+    if invocation.should_capture_content:
+        invocation.output_messages = [
+            OutputMessage(
+                role="assistant",
+                parts=[TextPart(content=completion.text)],
+                finish_reason=completion.finish_reason or "stop",
+            )
+        ]
     invocation.input_tokens = completion.input_tokens
     invocation.output_tokens = completion.output_tokens
     invocation.response_model_name = completion.response_model

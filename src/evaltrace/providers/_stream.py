@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -10,6 +10,7 @@ from opentelemetry.util.genai.types import Error
 
 from evaltrace.exceptions import ProviderError
 from evaltrace.providers._protocol import Completion, StreamChunk
+from evaltrace.records import Message
 
 __all__ = ["INTERRUPTED", "TracedStream"]
 
@@ -34,8 +35,11 @@ class TracedStream:
     the partial output, and raises ``ProviderError``.
     """
 
-    def __init__(self, invocation: Any, chunks: AsyncIterator[StreamChunk]) -> None:
+    def __init__(
+        self, invocation: Any, chunks: AsyncIterator[StreamChunk], messages: Sequence[Message]
+    ) -> None:
         self._invocation = invocation
+        self._messages = messages
         self._chunks = chunks
         self._parts: list[str] = []
         self._usage: dict[str, Any] = {}
@@ -117,7 +121,7 @@ class TracedStream:
             response_id=self._usage.get("response_id"),
             finish_reason=finish_reason,
         )
-        describe_response(self._invocation, self.completion)
+        describe_response(self._invocation, self.completion, self._messages)
 
     def _finish(self, finish_reason: str) -> None:
         self._finished = True

@@ -88,14 +88,22 @@ def is_inference(attributes: Attributes) -> bool:
     return has_system and attr.REQUEST_MODEL in attributes
 
 
-def read_call(attributes: Attributes, events: Sequence[Any] = ()) -> CallFields:
-    """Read the call a span describes, choosing the reader by the convention it uses."""
+def read_call(
+    attributes: Attributes, events: Sequence[Any] = (), *, messages: bool = True
+) -> CallFields:
+    """Read the call a span describes, choosing the reader by the convention it uses.
+
+    ``messages=False`` skips the message content (the caller has it already).
+    """
     if attributes.get(_OI_SPAN_KIND) in _OI_INFERENCE_KINDS:
         return _read_openinference(attributes)
-    return _read_gen_ai(attributes, events)
+    call = _read_gen_ai(attributes)
+    if messages:
+        _read_gen_ai_messages(call, attributes, events)
+    return call
 
 
-def _read_gen_ai(attributes: Attributes, events: Sequence[Any]) -> CallFields:
+def _read_gen_ai(attributes: Attributes) -> CallFields:
     legacy = attr.PROVIDER_NAME not in attributes and attr.SYSTEM in attributes
     call = CallFields(
         model=_text(attributes.get(attr.REQUEST_MODEL) or attributes.get(attr.RESPONSE_MODEL)),
@@ -114,6 +122,10 @@ def _read_gen_ai(attributes: Attributes, events: Sequence[Any]) -> CallFields:
         finish_reasons=[str(r) for r in attributes.get(attr.RESPONSE_FINISH_REASONS) or ()],
         convention="gen_ai.legacy" if legacy else "gen_ai",
     )
+    return call
+
+
+def _read_gen_ai_messages(call: CallFields, attributes: Attributes, events: Sequence[Any]) -> None:
     call.input_messages = (
         _system_messages(attributes.get(attr.SYSTEM_INSTRUCTIONS))
         + _semconv_messages(attributes.get(attr.INPUT_MESSAGES))
@@ -125,7 +137,6 @@ def _read_gen_ai(attributes: Attributes, events: Sequence[Any]) -> CallFields:
         or _indexed_messages(attributes, _LEGACY_COMPLETION_PREFIX, ".role", ".content")
         or _event_messages(events, output=True)
     )
-    return call
 
 
 def _read_openinference(attributes: Attributes) -> CallFields:

@@ -48,7 +48,7 @@ def span_to_interaction(
     inherited from the span's ancestors; the span's own attributes win.
     """
     attributes = span.attributes or {}
-    call = read_call(attributes, span.events)
+    call = read_call(attributes, span.events, messages=content is None)
     if content is not None:
         call.input_messages, call.output_messages = list(content[0]), list(content[1])
     start, end = span.start_time or 0, span.end_time or span.start_time or 0

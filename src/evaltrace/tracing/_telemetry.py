@@ -113,7 +113,6 @@ class Telemetry:
         handler = TelemetryHandler(
             tracer_provider=provider,
             meter_provider=self.meter_provider,
-            completion_hook=self.collector.completion_hook,
             instrumentation_scope_name=_SCOPE,
             instrumentation_scope_version=__version__,
         )

@@ -18,12 +18,9 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.util.genai.completion_hook import CompletionHook
-from opentelemetry.util.genai.types import InputMessage, MessagePart, OutputMessage
 
 from evaltrace.records import LLMInteraction, Message
 from evaltrace.tracing import _attributes as attr
@@ -72,44 +69,13 @@ class _Route:
     inference: bool
 
 
-class _ContentHook(CompletionHook):
-    """Receives the messages of evaltrace's own calls from ``opentelemetry-util-genai``.
-
-    Interactions always carry full content, while exported spans carry it only
-    when the user opts in; the hook hands the content to the collector without
-    putting it on the span.
-    """
-
-    def __init__(self, collector: InteractionCollector) -> None:
-        self._collector = collector
-
-    def on_completion(
-        self,
-        *,
-        inputs: list[InputMessage],
-        outputs: list[OutputMessage],
-        system_instruction: list[MessagePart],
-        tool_definitions: Any = None,
-        span: Any = None,
-        log_record: Any = None,
-    ) -> None:
-        if span is None:
-            return
-        messages = _to_messages("system", system_instruction) + [
-            Message(role=m.role, content=_parts_text(m.parts)) for m in inputs
-        ]
-        replies = [Message(role=m.role, content=_parts_text(m.parts)) for m in outputs]
-        self._collector.attach_content(span.get_span_context().span_id, messages, replies)
-
-
 class InteractionCollector(SpanProcessor):
     """Routes finished GenAI inference spans of each open run to that run's sink."""
 
     def __init__(self) -> None:
         self._runs: dict[str, RunSink] = {}
         self._routes: dict[int, _Route] = {}
-        self._content: dict[int, tuple[list[Message], list[Message]]] = {}
-        self.completion_hook: CompletionHook = _ContentHook(self)
+        self._content: dict[int, tuple[Sequence[Message], Sequence[Message]]] = {}
 
     def open_run(self, run_id: str) -> RunSink:
         """Start collecting for a run whose root span carries ``evaltrace.run.id = run_id``."""
@@ -133,11 +99,16 @@ class InteractionCollector(SpanProcessor):
         return len(self._routes)
 
     def attach_content(
-        self, span_id: int, inputs: Sequence[Message], outputs: Sequence[Message]
+        self, span_id: int, inputs: Sequence[Message], outputs: Sequence[Message] = ()
     ) -> None:
-        """Keep the messages of a followed span until it ends."""
+        """Keep the messages of a followed span until it ends (evaltrace's own calls).
+
+        Interactions always carry full content while exported spans carry it
+        only when the user opts in, so evaltrace hands its calls' messages to
+        the collector directly rather than through span attributes.
+        """
         if span_id in self._routes:
-            self._content[span_id] = (list(inputs), list(outputs))
+            self._content[span_id] = (inputs, outputs)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Follow the span if it is a run's root or descends from a followed span."""
@@ -205,12 +176,3 @@ class InteractionCollector(SpanProcessor):
             return False
         parent = self._routes.get(span.parent.span_id)
         return parent is not None and parent.inference
-
-
-def _parts_text(parts: Sequence[Any]) -> str:
-    return "\n".join(str(p.content) for p in parts if isinstance(getattr(p, "content", None), str))
-
-
-def _to_messages(role: str, parts: Sequence[Any]) -> list[Message]:
-    text = _parts_text(parts)
-    return [Message(role=role, content=text)] if text else []
