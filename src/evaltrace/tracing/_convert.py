@@ -47,7 +47,8 @@ def span_to_interaction(
     only when the user opts in. ``purpose`` and ``case_id`` are the values
     inherited from the span's ancestors; the span's own attributes win.
     """
-    attributes = span.attributes or {}
+    # One copy into a plain dict: the SDK's BoundedAttributes makes every lookup slow.
+    attributes = dict(span.attributes or {})
     call = read_call(attributes, span.events, messages=content is None)
     if content is not None:
         call.input_messages, call.output_messages = list(content[0]), list(content[1])
@@ -62,7 +63,7 @@ def span_to_interaction(
         latency=max(end - start, 0) / 1e9,
         timestamp=datetime.fromtimestamp(start / 1e9, UTC),
         purpose=intern(str(attributes.get(attr.PURPOSE) or purpose or DEFAULT_PURPOSE)),
-        metadata=_metadata(span, call, content is not None),
+        metadata=_metadata(span, attributes, call, content is not None),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         provider=intern(call.provider) if call.provider else None,
@@ -70,7 +71,7 @@ def span_to_interaction(
         trace_id=_trace_hex(context.trace_id) if context else "",
         span_id=format_span_id(context.span_id) if context else "",
         case_id=_case_id(attributes.get(attr.CASE_ID), case_id),
-        error=_error(span),
+        error=_error(span, attributes),
     )
 
 
@@ -97,7 +98,9 @@ def message_offsets(messages: Sequence[Message]) -> list[list[Any]]:
     return offsets
 
 
-def _metadata(span: ReadableSpan, call: CallFields, own_call: bool) -> dict[str, Any]:
+def _metadata(
+    span: ReadableSpan, attributes: dict[str, Any], call: CallFields, own_call: bool
+) -> dict[str, Any]:
     """What else a user needs to know about the call, kept small: many interactions are held.
 
     Repeated strings are interned (one copy for the whole run). When the
@@ -105,7 +108,6 @@ def _metadata(span: ReadableSpan, call: CallFields, own_call: bool) -> dict[str,
     role and where its text sits in the prompt (``LLMInteraction.messages``
     turns that, or the lone user message, back into ``Message`` objects).
     """
-    attributes = span.attributes or {}
     metadata: dict[str, Any] = {"content_captured": own_call or call.content_captured}
     if call.convention != _CURRENT_CONVENTION:
         metadata["convention"] = intern(call.convention)
@@ -126,10 +128,10 @@ def _metadata(span: ReadableSpan, call: CallFields, own_call: bool) -> dict[str,
     return metadata
 
 
-def _error(span: ReadableSpan) -> str | None:
+def _error(span: ReadableSpan, attributes: dict[str, Any]) -> str | None:
     if span.status.status_code is not StatusCode.ERROR:
         return None
-    error_type = (span.attributes or {}).get(attr.ERROR_TYPE)
+    error_type = attributes.get(attr.ERROR_TYPE)
     description = span.status.description
     if error_type and description:
         return f"{error_type}: {description}"
