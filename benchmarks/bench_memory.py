@@ -146,10 +146,8 @@ def breakdown(interactions: list[LLMInteraction]) -> dict[str, int]:
         fields = _fields(interaction)
         add("prompt text", fields["prompt"])
         add("response text", fields["response"])
-        messages = fields["metadata"].get("messages", [])
-        for message in messages:
-            add("metadata['messages'] content", message.get("content"))
-        add("metadata['messages'] dicts", messages)
+        # [role, start, end] offsets into the prompt (no second copy of the text).
+        add("metadata['messages'] offsets", fields["metadata"].get("messages", []))
         add("metadata (other keys and values)", fields["metadata"])
         add("timestamp datetime", fields["timestamp"])
         add("trace_id + span_id hex", fields["trace_id"])

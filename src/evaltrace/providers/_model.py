@@ -316,7 +316,7 @@ def _as_provider_error(exc: BaseException, timeout: float | None) -> BaseExcepti
     if isinstance(exc, TimeoutError):
         return ProviderError(f"no reply within {timeout} s", retryable=True, error_type="Timeout")
     return ProviderError(
-        f"{type(exc).__name__}: {exc}", retryable=False, error_type=type(exc).__name__
+        str(exc) or type(exc).__name__, retryable=False, error_type=type(exc).__name__
     )
 
 

@@ -131,6 +131,6 @@ class TracedStream:
     def _fail(self, exc: BaseException) -> None:
         self._finished = True
         self._describe(INTERRUPTED)
-        message = f"{type(exc).__name__}: {exc}"
+        message = str(exc) or type(exc).__name__
         error_type = exc.error_type if isinstance(exc, ProviderError) else type(exc).__name__
         self._invocation.fail(Error(message=message, type=error_type))

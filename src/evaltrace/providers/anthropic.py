@@ -105,7 +105,7 @@ class AnthropicProvider:
 
     def _provider_error(self, exc: Exception) -> ProviderError:
         anthropic = require("anthropic", "anthropic")
-        message = redact(f"{type(exc).__name__}: {exc}", self._secret)
+        message = redact(str(exc) or type(exc).__name__, self._secret)
         if isinstance(exc, anthropic.APIStatusError):
             status = exc.status_code
             retry_after = exc.response.headers.get("retry-after")

@@ -216,6 +216,9 @@ def _load_llama(path: Path, n_ctx: int, repack: bool | None) -> _Shared:
                     model_path=str(path),
                     n_ctx=n_ctx,
                     n_threads=os.cpu_count() or 1,
+                    # Read once into memory: faulting a page-cache-evicted mmap back in
+                    # page by page made first calls run at ~2 tokens/s here.
+                    use_mmap=False,
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -264,8 +267,8 @@ class LlamaCppProvider:
     ``mode="completion"`` (the default) sends a few-shot ``Q:``/``A:`` prompt as a
     ``text_completion`` and stops at the end of the answer line; ``mode="chat"``
     formats the messages with llama.cpp's ``gemma`` chat format (``chat`` spans).
-    A ``json_schema`` in the request constrains the output with a grammar
-    (slow on this model: 8-19 tokens/s instead of ~60).
+    A ``json_schema`` in the request constrains the output with a grammar,
+    which decodes about four times slower.
 
     The model file is loaded at the first call (or ``load()``) and shared by all
     providers of this process with the same file and ``n_ctx``. ``repack``

@@ -135,7 +135,7 @@ class OpenAIProvider:
 
     def _provider_error(self, exc: Exception, *, structured: bool) -> ProviderError:
         openai = require("openai", "openai")
-        message = redact(f"{type(exc).__name__}: {exc}", self._secret)
+        message = redact(str(exc) or type(exc).__name__, self._secret)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             if structured and self._rejects_format(status, message) and self._downgrade():
