@@ -130,3 +130,34 @@ def test_resource_names_service_version_and_run(monkeypatch: pytest.MonkeyPatch)
     assert (attributes["evaltrace.run.name"], attributes["evaltrace.run.id"]) == ("nightly", "r1")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "checkout-evals")
     assert build_resource("nightly").attributes["service.name"] == "checkout-evals"
+
+
+class FailingExporter(SpanExporter):
+    """Fails the first export at once, then hangs like a collector that is gone."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = threading.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.calls += 1
+        if self.calls > 1:
+            self.release.wait(30)
+        return SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self.release.set()
+
+
+def test_a_collector_known_to_be_down_is_not_waited_for() -> None:
+    exporter = FailingExporter()
+    processor = BoundedBatchSpanProcessor(exporter, max_export_batch_size=1)
+    first, second = _spans(2)
+    processor.on_end(first)
+    assert processor.force_flush(timeout_millis=10_000) is True  # that export failed
+    assert processor.consecutive_failures == 1 and processor.failed == 1
+    processor.on_end(second)
+    # The worker is stuck on the dead collector; a flush with a long deadline returns at once.
+    assert processor.force_flush(timeout_millis=60_000) is False
+    exporter.release.set()
+    processor.shutdown()

@@ -63,6 +63,7 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         self.dropped = 0
         self.failed = 0
         self.exported = 0
+        self.consecutive_failures = 0  # exports failed since the last one that worked
         self._worker = threading.Thread(target=self._run, name="evaltrace-export", daemon=True)
         self._worker.start()
 
@@ -82,7 +83,17 @@ class BoundedBatchSpanProcessor(SpanProcessor):
                 self._wake.set()
 
     def force_flush(self, timeout_millis: int = 2000) -> bool:
-        """Ask the worker to export everything queued; wait at most ``timeout_millis``."""
+        """Ask the worker to export everything queued; wait at most ``timeout_millis``.
+
+        A collector whose last export failed is not waited for at all: the
+        worker keeps trying in the background, the caller goes on at once.
+        """
+        if self.consecutive_failures:
+            self._wake.set()
+            return not (self._queue or self._in_flight)
+        return self._drain(timeout_millis)
+
+    def _drain(self, timeout_millis: int) -> bool:
         deadline = time.monotonic() + timeout_millis / 1000
         self._wake.set()
         with self._idle:
@@ -95,8 +106,8 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         return True
 
     def shutdown(self, timeout_millis: int = 2000) -> None:
-        """Flush within the deadline, then stop the worker and the exporter."""
-        self.force_flush(timeout_millis)
+        """Give the queue one last chance within the deadline, then stop worker and exporter."""
+        self._drain(timeout_millis)
         with self._lock:
             self._shutdown = True
             self.dropped += len(self._queue)
@@ -136,8 +147,10 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             self._in_flight = 0
             if result is SpanExportResult.SUCCESS:
                 self.exported += len(batch)
+                self.consecutive_failures = 0
             else:
                 self.failed += len(batch)
+                self.consecutive_failures += 1
             self._idle.notify_all()
         return True
 
