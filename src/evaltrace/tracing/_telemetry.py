@@ -121,8 +121,9 @@ class Telemetry:
         return handler
 
     def _flush_all(self) -> None:
-        self.tracer_provider.force_flush()
-        if isinstance(self.meter_provider, SdkMeterProvider):
+        # Metrics only when spans got through: a collector known to be down would
+        # hold the metric export (which has no such shortcut) for its whole timeout.
+        if self.tracer_provider.force_flush() and isinstance(self.meter_provider, SdkMeterProvider):
             self.meter_provider.force_flush()
 
     def _shutdown(self) -> None:
