@@ -87,7 +87,7 @@ async def test_judge_through_an_instrumented_sdk_is_counted_once(
     instrumented: str, llama_server: Server, tracer_provider: TracerProvider
 ) -> None:
     recorder = Recorder()
-    judge = llama._provider(llama_server, recorder)
+    judge = llama._model(llama_server, recorder)
     result = await evaluate(
         [Case(input=QUESTIONS[0], output="Paris", expected="Paris")],
         metrics=[Correctness(max_tokens=48)],

@@ -25,7 +25,15 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from evaltrace import Case, Correctness, GenerationParams, LLMInteraction, Model, evaluate
+from evaltrace import (
+    Case,
+    Correctness,
+    GenerationParams,
+    LLMInteraction,
+    Model,
+    RetryPolicy,
+    evaluate,
+)
 from evaltrace.metrics._parse import JUDGE_SCHEMA
 from evaltrace.providers.openai_compat import OpenAIProvider
 from evaltrace.tracing import _attributes as attr
@@ -161,6 +169,16 @@ def _provider(server: Server, recorder: Recorder) -> OpenAIProvider:
     )
 
 
+# No per-attempt deadline beyond the HTTP client's own: on a loaded 2-core machine a
+# schema-constrained reply can take minutes, and an attempt cut short would be one
+# more interaction than the server answered.
+PATIENT = RetryPolicy(timeout=None)
+
+
+def _model(server: Server, recorder: Recorder) -> Model:
+    return Model(_provider(server, recorder), retry=PATIENT)
+
+
 def _inference(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
     return [s for s in exporter.get_finished_spans() if is_inference(s.attributes or {})]
 
@@ -199,8 +217,7 @@ async def test_task_and_judge_over_http_carry_the_servers_usage(
     llama_server: Server, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
     recorder = Recorder()
-    task, judge = _provider(llama_server, recorder), _provider(llama_server, recorder)
-    task_model = Model(task)
+    task_model, judge = _model(llama_server, recorder), _model(llama_server, recorder)
 
     async def answer(question: str) -> str:
         # The base model never ends a chat turn by itself: without max_tokens the
@@ -222,7 +239,7 @@ async def test_task_and_judge_over_http_carry_the_servers_usage(
             max_concurrency=1,
         )
     finally:
-        await task.aclose()
+        await task_model.aclose()
         await judge.aclose()
 
     assert result.complete
@@ -251,7 +268,7 @@ async def test_structured_output_falls_back_from_json_schema_to_json_object(
     llama_server: Server, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
     recorder = Recorder()
-    judge = _provider(llama_server, recorder)
+    judge = _model(llama_server, recorder)
     try:
         result = await evaluate(
             [Case(input="What is the capital of France?", output="Paris", expected="Paris")],
