@@ -98,3 +98,15 @@ async def test_a_format_failing_twice_in_a_row_before_ever_working_is_given_up()
     server = FormatServer([(500, "internal error"), (500, "internal error")])
     await _ask(server)
     assert server.formats == ["json_schema", "json_schema", "json_object"]
+
+
+async def test_concurrent_rejections_step_down_one_format_only() -> None:
+    import asyncio
+
+    server = FormatServer([(500, "json_schema is not supported")] * 2)
+    model = _model(server)
+    await asyncio.gather(_ask(server, model), _ask(server, model))
+    assert server.formats.count("json_schema") == 2
+    assert "json_object" in server.formats  # the schema-carrying fallback was not skipped
+    provider = model.provider
+    assert provider._json_format == 1  # json_object with schema  # noqa: SLF001

@@ -77,12 +77,15 @@ class OpenAIProvider:
 
     async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         """One chat completion request."""
+        used_format = self._json_format
         request = self._request(messages, params)
         structured = "response_format" in request
         try:
             response = await self._client.chat.completions.create(**request)
         except Exception as exc:
-            raise self._provider_error(exc, structured=structured) from None
+            raise self._provider_error(
+                exc, structured=structured, used_format=used_format
+            ) from None
         if structured:
             self._format_worked, self._format_500s = True, 0
         return _completion(response)
@@ -91,6 +94,7 @@ class OpenAIProvider:
         self, messages: Sequence[Message], params: GenerationParams
     ) -> AsyncIterator[StreamChunk]:
         """Stream a chat completion, asking for usage in the final chunk."""
+        used_format = self._json_format
         request = self._request(messages, params)
         request.update(stream=True, stream_options={"include_usage": True})
         try:
@@ -98,7 +102,9 @@ class OpenAIProvider:
             async for chunk in response:
                 yield _stream_chunk(chunk)
         except Exception as exc:
-            raise self._provider_error(exc, structured="response_format" in request) from None
+            raise self._provider_error(
+                exc, structured="response_format" in request, used_format=used_format
+            ) from None
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -133,12 +139,18 @@ class OpenAIProvider:
             return {"type": "json_object"}
         return None
 
-    def _provider_error(self, exc: Exception, *, structured: bool) -> ProviderError:
+    def _provider_error(
+        self, exc: Exception, *, structured: bool, used_format: int = 0
+    ) -> ProviderError:
         openai = require("openai", "openai")
         message = redact(str(exc) or type(exc).__name__, self._secret)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            if structured and self._rejects_format(status, message) and self._downgrade():
+            if (
+                structured
+                and self._rejects_format(status, message)
+                and self._downgrade(used_format)
+            ):
                 return ProviderError(
                     f"{message} (server rejected the structured-output format; retrying with "
                     f"{_JSON_FORMATS[self._json_format]})",
@@ -179,7 +191,10 @@ class OpenAIProvider:
             return self._format_500s >= 2
         return False
 
-    def _downgrade(self) -> bool:
+    def _downgrade(self, used_format: int) -> bool:
+        """Step past the format the failed request used (once, however many requests failed)."""
+        if self._json_format != used_format:
+            return True  # a concurrent request already stepped past it: just retry
         if self._json_format + 1 >= len(_JSON_FORMATS):
             return False
         self._json_format += 1
