@@ -103,7 +103,15 @@ async def test_a_format_failing_twice_in_a_row_before_ever_working_is_given_up()
 async def test_concurrent_rejections_step_down_one_format_only() -> None:
     import asyncio
 
-    server = FormatServer([(500, "json_schema is not supported")] * 2)
+    class RejectsJsonSchema(FormatServer):
+        def __call__(self, request: httpx2.Request) -> httpx2.Response:
+            format_ = (json.loads(request.content).get("response_format") or {}).get("type")
+            self.failures = (
+                [(500, "json_schema is not supported")] if format_ == "json_schema" else []
+            )
+            return super().__call__(request)
+
+    server = RejectsJsonSchema([])
     model = _model(server)
     await asyncio.gather(_ask(server, model), _ask(server, model))
     assert server.formats.count("json_schema") == 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 from evaltrace.exceptions import ConfigurationError, ProviderError
+from evaltrace.providers._http import server_of
 from evaltrace.providers._lazy import require
 from evaltrace.providers._protocol import Completion, GenerationParams, StreamChunk
 from evaltrace.providers._redact import redact
@@ -43,9 +43,7 @@ class AnthropicProvider:
         self._client = anthropic.AsyncAnthropic(
             api_key=key, base_url=base_url, timeout=timeout, max_retries=0, http_client=http_client
         )
-        url = urlparse(str(self._client.base_url))
-        self.server_address: str | None = url.hostname
-        self.server_port: int | None = url.port or (443 if url.scheme == "https" else 80)
+        self.server_address, self.server_port = server_of(self._client.base_url)
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(model={self.model!r})"
