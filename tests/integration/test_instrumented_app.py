@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from evaltrace import Case, Correctness, evaluate
 from tests.integration import test_llama_server as llama
 from tests.integration.test_llama_server import MODEL, Recorder, Server
-from tests.support.openai_sdk import pristine_openai_sdk
+from tests.support.openai_sdk import instrumented_openai
 
 # The real server fixture, shared with the llama.cpp server tests' module.
 llama_server = llama.llama_server
@@ -29,23 +29,10 @@ pytestmark = pytest.mark.integration
 QUESTIONS = ["What is the capital of France?", "What colour is the sky on a clear day?"]
 
 
-def _instrumentor(name: str):  # type: ignore[no-untyped-def]
-    if name == "otel-genai":
-        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
-    else:
-        from openinference.instrumentation.openai import OpenAIInstrumentor
-    return OpenAIInstrumentor()
-
-
 @pytest.fixture(params=["otel-genai", "openinference"])
 def instrumented(request: pytest.FixtureRequest, tracer_provider: TracerProvider) -> Iterator[str]:
-    instrumentor = _instrumentor(request.param)
-    with pristine_openai_sdk():
-        instrumentor.instrument(tracer_provider=tracer_provider)
-        try:
-            yield request.param
-        finally:
-            instrumentor.uninstrument()
+    with instrumented_openai(request.param, tracer_provider):
+        yield request.param
 
 
 async def test_instrumented_application_calls_are_task_interactions(

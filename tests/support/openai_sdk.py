@@ -16,7 +16,7 @@ from typing import Any
 
 import openai.resources
 
-__all__ = ["pristine_openai_sdk"]
+__all__ = ["instrumented_openai", "openai_instrumentor", "pristine_openai_sdk"]
 
 
 def _resource_classes() -> list[type]:
@@ -42,3 +42,26 @@ def pristine_openai_sdk() -> Iterator[None]:
             for name, value in attributes.items():
                 if name not in ("__dict__", "__weakref__") and vars(cls).get(name) is not value:
                     setattr(cls, name, value)
+
+
+def openai_instrumentor(name: str) -> Any:
+    """The ``OpenAIInstrumentor`` of ``otel-genai``, ``openinference`` or ``openllmetry``."""
+    if name == "otel-genai":
+        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
+    elif name == "openinference":
+        from openinference.instrumentation.openai import OpenAIInstrumentor
+    else:
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+    return OpenAIInstrumentor()
+
+
+@contextmanager
+def instrumented_openai(name: str, tracer_provider: Any) -> Iterator[None]:
+    """The SDK instrumented by ``name`` into ``tracer_provider`` for the block, then pristine."""
+    instrumentor = openai_instrumentor(name)
+    with pristine_openai_sdk():
+        instrumentor.instrument(tracer_provider=tracer_provider)
+        try:
+            yield
+        finally:
+            instrumentor.uninstrument()

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from evaltrace import Case, SemanticSimilarity, evaluate
 from evaltrace.providers.openai_compat import OpenAIProvider
 from evaltrace.tracing import _attributes as attr
-from tests.support.openai_sdk import pristine_openai_sdk
+from tests.support.openai_sdk import instrumented_openai
 
 from ._helpers import chat_completion_body, inference_spans
 
@@ -43,25 +43,10 @@ class Server:
         return httpx2.AsyncClient(transport=httpx2.MockTransport(self))
 
 
-def _instrumentor(name: str):  # type: ignore[no-untyped-def]
-    if name == "otel-genai":
-        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
-    elif name == "openinference":
-        from openinference.instrumentation.openai import OpenAIInstrumentor
-    else:
-        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
-    return OpenAIInstrumentor()
-
-
 @pytest.fixture(params=["otel-genai", "openinference", "openllmetry"])
 def instrumented(request: pytest.FixtureRequest, tracer_provider: TracerProvider) -> Iterator[str]:
-    instrumentor = _instrumentor(request.param)
-    with pristine_openai_sdk():
-        instrumentor.instrument(tracer_provider=tracer_provider)
-        try:
-            yield request.param
-        finally:
-            instrumentor.uninstrument()
+    with instrumented_openai(request.param, tracer_provider):
+        yield request.param
 
 
 def _task(server: Server):  # type: ignore[no-untyped-def]
@@ -120,14 +105,10 @@ async def test_instrumented_task_calls_are_interactions(
 async def test_instrumentation_without_content_gives_empty_text_never_invented(
     tracer_provider: TracerProvider,
 ) -> None:
-    instrumentor = _instrumentor("otel-genai")
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    try:
+    with instrumented_openai("otel-genai", tracer_provider):
         result = await evaluate(
             [Case(input="Capital?")], task=_task(Server()), tracer_provider=tracer_provider
         )
-    finally:
-        instrumentor.uninstrument()
     (call,) = result.interactions
     assert (call.prompt, call.response) == ("", "")
     assert call.metadata["content_captured"] is False
