@@ -65,16 +65,20 @@ def versions(*packages: str) -> dict[str, str]:
     return found
 
 
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    cpu = ""
+def cpu_name(default: str = "") -> str:
+    """The CPU's model name from /proc/cpuinfo (``default`` when it cannot be read)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return default
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = cpu_name()
     memory = 0
     try:
         memory = int(Path("/proc/meminfo").read_text().split()[1]) * 1024

@@ -38,6 +38,9 @@ from typing import Any, TypeVar
 
 from opentelemetry.sdk.trace import TracerProvider
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_name  # noqa: E402
+
 from evaltrace import (
     Case,
     EvaluationResult,
@@ -240,14 +243,7 @@ async def bench_structured() -> dict[str, float]:
 
 def machine() -> dict[str, Any]:
     """Where the numbers were measured."""
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name(platform.processor())
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu": cpu,
