@@ -41,7 +41,13 @@ from evaltrace.providers import (
     register_provider,
 )
 from evaltrace.records import Case, CaseResult, LLMInteraction, Message, Score
-from evaltrace.results import EvaluationResult, MetricSummary, Totals, UsageSummary
+from evaltrace.results import (
+    RESULTS_SCHEMA_VERSION,
+    EvaluationResult,
+    MetricSummary,
+    Totals,
+    UsageSummary,
+)
 from evaltrace.runner import evaluate, evaluate_sync
 from evaltrace.tracing import InteractionCollector, install_tracer_provider
 
@@ -75,6 +81,7 @@ __all__ = [
     "Model",
     "Provider",
     "ProviderError",
+    "RESULTS_SCHEMA_VERSION",
     "RegexMatch",
     "RetryPolicy",
     "Score",

@@ -197,6 +197,8 @@ class CaseResult(BaseModel):
     interactions: list[LLMInteraction] = Field(default_factory=list)
     error: str | None = None
     duration: float = 0.0
+    #: When the case's span started (UTC); None in results saved before schema 2.
+    started_at: datetime | None = None
 
     def score(self, metric: str) -> Score | None:
         """The score of the metric named ``metric``, if it ran."""

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from evaltrace._stats import percentile
 from evaltrace.records import CaseResult, LLMInteraction, Score, write_text_atomically
 
-__all__ = ["EvaluationResult", "MetricSummary", "Totals", "UsageSummary"]
+__all__ = ["RESULTS_SCHEMA_VERSION", "EvaluationResult", "MetricSummary", "Totals", "UsageSummary"]
+
+#: Version of the results-file layout that ``EvaluationResult.save`` writes.
+#: 1: the first layout (no ``schema_version`` field); 2: adds ``schema_version``
+#: and each case's ``started_at``. ``load`` reads every version up to this one.
+RESULTS_SCHEMA_VERSION = 2
 
 
 class MetricSummary(BaseModel):
@@ -82,6 +89,7 @@ class EvaluationResult(BaseModel):
     ``complete`` is False when the run was cancelled part-way.
     """
 
+    schema_version: int = RESULTS_SCHEMA_VERSION
     name: str
     run_id: str
     trace_id: str
@@ -144,8 +152,28 @@ class EvaluationResult(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> EvaluationResult:
-        """Read a result written by ``save``."""
-        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        """Read a result written by ``save`` (any schema version up to the current one).
+
+        Raises ``ValueError`` for a file written by a newer evaltrace and
+        ``pydantic.ValidationError`` for a file that is not a results file.
+        """
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            data = _upgrade(data, Path(path))
+        return cls.model_validate(data)
+
+
+def _upgrade(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A results dict of any supported schema version, as the current version."""
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path}: field 'schema_version': not a version number: {version!r}")
+    if version > RESULTS_SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: schema_version {version} was written by a newer evaltrace "
+            f"(this one reads up to {RESULTS_SCHEMA_VERSION}): upgrade evaltrace"
+        )
+    return {**data, "schema_version": RESULTS_SCHEMA_VERSION}
 
 
 def _summarise_metrics(cases: Sequence[CaseResult]) -> dict[str, MetricSummary]:

@@ -222,6 +222,7 @@ async def _run_cases(
 
 async def _evaluate_case(run: _Run, index: int, case: Case) -> CaseResult:
     case_id = case.id or str(index)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     tracer = run.telemetry.tracer
     with tracer.start_as_current_span(
@@ -245,6 +246,7 @@ async def _evaluate_case(run: _Run, index: int, case: Case) -> CaseResult:
         scores=scores,
         error=error,
         duration=time.perf_counter() - started,
+        started_at=started_at,
     )
 
 

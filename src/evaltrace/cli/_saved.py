@@ -26,8 +26,15 @@ def load_result(path: Path) -> EvaluationResult:
         raise ConfigurationError(
             f"{path} is not an evaltrace results file: {_first_problem(exc)}"
         ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"{path}:{exc.lineno}: is not an evaltrace results file: Invalid JSON: {exc.msg} "
+            f"(column {exc.colno})"
+        ) from None
     except (UnicodeDecodeError, OSError) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc}") from None
+    except ValueError as exc:  # a newer schema version
+        raise ConfigurationError(str(exc)) from None
 
 
 def _from_stream(path: Path) -> EvaluationResult:
