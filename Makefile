@@ -6,7 +6,7 @@ SERVERS_VENV := .venv-servers
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install install-test servers clean
+.PHONY: demo test lint install install-test servers chromium clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +30,25 @@ $(SERVERS_VENV)/.installed: requirements/servers.txt
 	$(SERVERS_VENV)/bin/pip install --quiet -r requirements/servers.txt
 	touch $@
 
+# Debian's chromium, which playwright drives in the HTML report tests (never
+# `playwright install`). The binary itself is the stamp: installed only when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		chromium fonts-dejavu-core
+
 install: $(VENV)/.installed-local
 install-test: $(VENV)/.installed-test
 servers: $(SERVERS_VENV)/.installed
+chromium: $(CHROMIUM)
 
 demo: $(VENV)/.installed-local
 	$(VENV)/bin/evaltrace demo
 
-test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed
+test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed $(CHROMIUM)
 	EVALTRACE_SERVERS_VENV=$(abspath $(SERVERS_VENV)) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
