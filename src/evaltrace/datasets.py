@@ -12,6 +12,11 @@ field, e.g. ``qa.jsonl:7: field 'expected': must be a string or null, not int``.
 In JSON files the fields are ``input`` (required), ``output``, ``expected``,
 ``context`` (a string or a list of strings), ``id`` and ``metadata`` (an
 object); any other key also goes to ``metadata``.
+
+Files whose keys or columns have other names are read with ``fields``, which
+maps a case field to the name in the file: ``load_cases("qa.csv",
+fields={"input": "question", "expected": "answer"})``. Errors then name the
+file's own name (``field 'question'``).
 """
 
 from __future__ import annotations
@@ -19,26 +24,33 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from evaltrace.exceptions import DatasetError
 from evaltrace.records import Case
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_cases"]
+__all__ = ["CASE_FIELDS", "SUPPORTED_SUFFIXES", "load_cases"]
 
 #: File name endings ``load_cases`` reads.
 SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 
 _TEXT_FIELDS = ("output", "expected")
-_CASE_FIELDS = frozenset({"input", "output", "expected", "context", "id", "metadata"})
+#: The fields of a case in a dataset file (``fields=`` of ``load_cases`` may rename them).
+CASE_FIELDS = ("input", "output", "expected", "context", "id", "metadata")
+_CASE_FIELDS = frozenset(CASE_FIELDS)
 
 
-def load_cases(path: str | Path) -> list[Case]:
-    """Read the cases of a dataset file; raise ``DatasetError`` on any problem."""
+def load_cases(path: str | Path, *, fields: Mapping[str, str] | None = None) -> list[Case]:
+    """Read the cases of a dataset file; raise ``DatasetError`` on any problem.
+
+    ``fields`` maps case fields to the names the file uses for them, e.g.
+    ``{"input": "question", "expected": "answer"}``.
+    """
     source = Path(path)
     name = str(path)
+    names = _field_names(fields or {}, name)
     suffix = source.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DatasetError(
@@ -50,15 +62,42 @@ def load_cases(path: str | Path) -> list[Case]:
         )
     text = _read_text(source, name)
     if suffix == ".csv":
-        rows = _csv_rows(text, name)
+        rows = _csv_rows(text, name, names)
     elif suffix == ".json":
         rows = _json_rows(text, name)
     else:
         rows = _jsonl_rows(text, name)
-    cases = _cases(rows, name, suffix)
+    cases = _cases(rows, name, suffix, names)
     if not cases:
         raise DatasetError(name, None, None, "the dataset has no cases")
     return cases
+
+
+def _field_names(fields: Mapping[str, str], name: str) -> dict[str, str]:
+    """Every case field's name in the file: ``fields`` over the defaults."""
+    unknown = sorted(set(fields) - _CASE_FIELDS)
+    if unknown:
+        raise DatasetError(
+            name,
+            None,
+            None,
+            f"cannot map unknown case field {unknown[0]!r}: "
+            f"the fields are {', '.join(CASE_FIELDS)}",
+        )
+    names = {field: fields.get(field, field) for field in CASE_FIELDS}
+    used: dict[str, str] = {}
+    for field, source in names.items():
+        if not source.strip():
+            raise DatasetError(name, None, None, f"the name given for field {field!r} is empty")
+        if source in used and field in fields:
+            raise DatasetError(
+                name,
+                None,
+                None,
+                f"{source!r} is named for both field {used[source]!r} and field {field!r}",
+            )
+        used.setdefault(source, field)
+    return names
 
 
 def _read_text(source: Path, name: str) -> str:
@@ -126,30 +165,30 @@ def _skip_blank(text: str, pos: int) -> int:
     return pos
 
 
-def _csv_rows(text: str, name: str) -> Iterator[Row]:
+def _csv_rows(text: str, name: str, names: dict[str, str]) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None:
             return
-        columns = _csv_header(header, name)
+        columns = _csv_header(header, name, names["input"])
         start = reader.line_num + 1
         for cells in reader:
             if any(c.strip() for c in cells):
-                yield start, _csv_record(columns, cells, name, start)
+                yield start, _csv_record(columns, cells, name, start, names)
             start = reader.line_num + 1
     except csv.Error as exc:
         raise DatasetError(name, reader.line_num, None, f"invalid CSV: {exc}") from None
 
 
-def _csv_header(header: list[str], name: str) -> list[str]:
+def _csv_header(header: list[str], name: str, input_name: str) -> list[str]:
     columns = [c.strip() for c in header]
-    if "input" not in columns:
+    if input_name not in columns:
         raise DatasetError(
             name,
             1,
-            "input",
-            f"the header has no 'input' column (columns: {', '.join(columns) or 'none'})",
+            input_name,
+            f"the header has no {input_name!r} column (columns: {', '.join(columns) or 'none'})",
         )
     for index, column in enumerate(columns):
         if not column:
@@ -159,7 +198,9 @@ def _csv_header(header: list[str], name: str) -> list[str]:
     return columns
 
 
-def _csv_record(columns: list[str], cells: list[str], name: str, line: int) -> dict[str, Any]:
+def _csv_record(
+    columns: list[str], cells: list[str], name: str, line: int, names: dict[str, str]
+) -> dict[str, Any]:
     if len(cells) > len(columns):
         raise DatasetError(
             name,
@@ -167,27 +208,28 @@ def _csv_record(columns: list[str], cells: list[str], name: str, line: int) -> d
             None,
             f"the row has {len(cells)} cells but the header has {len(columns)} columns",
         )
+    fields = {source: field for field, source in names.items() if field != "metadata"}
     record: dict[str, Any] = {}
     metadata: dict[str, str] = {}
     for column, cell in zip(columns, cells, strict=False):
-        if column in _CASE_FIELDS and column != "metadata":
-            if cell != "" or column == "input":
+        if column in fields:
+            if cell != "" or fields[column] == "input":
                 record[column] = cell
         else:
             metadata[column] = cell
-    record["metadata"] = metadata
+    record[names["metadata"]] = metadata
     return record
 
 
-def _cases(rows: Iterator[Row], name: str, suffix: str) -> list[Case]:
+def _cases(rows: Iterator[Row], name: str, suffix: str, names: dict[str, str]) -> list[Case]:
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for index, (line, record) in enumerate(rows, start=1):
-        item = index if suffix == ".json" else None
-        case = _case(record, _Where(name, line, item))
+        where = _Where(name, line, index if suffix == ".json" else None, names)
+        case = _case(_renamed(record, names), where)
         if case.id is not None:
             if case.id in seen:
-                raise _Where(name, line, item).error(
+                raise where.error(
                     "id", f"duplicate id {case.id!r} (first used on line {seen[case.id]})"
                 )
             seen[case.id] = line
@@ -195,15 +237,44 @@ def _cases(rows: Iterator[Row], name: str, suffix: str) -> list[Case]:
     return cases
 
 
-class _Where:
-    """Where a record sits in its file, to name it in errors."""
+def _renamed(record: Any, names: dict[str, str]) -> Any:
+    """The record with the file's names for case fields replaced by the fields' own names.
 
-    def __init__(self, name: str, line: int | None, item: int | None) -> None:
-        self.name, self.line, self.item = name, line, item
+    A key that has a case field's name but is not the file's name for it goes to metadata.
+    """
+    if not isinstance(record, dict) or all(f == s for f, s in names.items()):
+        return record
+    sources = {source: field for field, source in names.items()}
+    renamed: dict[str, Any] = {}
+    displaced: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in sources:
+            renamed[sources[key]] = value
+        elif key in _CASE_FIELDS:
+            displaced[key] = value
+        else:
+            renamed[key] = value
+    if displaced:
+        metadata = renamed.get("metadata")
+        if isinstance(metadata, dict):
+            renamed["metadata"] = {**displaced, **metadata}
+        elif metadata is None:
+            renamed["metadata"] = displaced
+    return renamed
+
+
+class _Where:
+    """Where a record sits in its file, to name it in errors (by the file's field names)."""
+
+    def __init__(
+        self, name: str, line: int | None, item: int | None, names: dict[str, str]
+    ) -> None:
+        self.name, self.line, self.item, self.names = name, line, item, names
 
     def error(self, field: str | None, reason: str) -> DatasetError:
         suffix = f" (item {self.item})" if self.item is not None else ""
-        return DatasetError(self.name, self.line, field, reason + suffix)
+        shown = self.names.get(field, field) if field is not None else None
+        return DatasetError(self.name, self.line, shown, reason + suffix)
 
 
 def _case(record: Any, where: _Where) -> Case:

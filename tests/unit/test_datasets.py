@@ -254,3 +254,49 @@ def test_demo_questions_are_not_among_the_local_models_few_shot_examples() -> No
 
     shown = {question.casefold() for question, _ in DEFAULT_EXAMPLES}
     assert not [c.input for c in demo_cases() if c.input.casefold() in shown]
+
+
+# --- other names for the case fields (fields=) -----------------------------------------
+
+QA_FIELDS = {"input": "question", "expected": "answer", "id": "qid"}
+
+
+def test_fields_map_csv_columns(tmp_path: Path) -> None:
+    path = write(tmp_path, "qa.csv", "qid,question,answer,input\nq1,2+2?,4,ignored\n")
+    assert load_cases(path, fields=QA_FIELDS) == [
+        Case(id="q1", input="2+2?", expected="4", metadata={"input": "ignored"})
+    ]
+
+
+@pytest.mark.parametrize("name", ["qa.jsonl", "qa.json"])
+def test_fields_map_json_keys(tmp_path: Path, name: str) -> None:
+    records = [{"qid": 1, "question": "2+2?", "answer": "4", "input": "old", "topic": "math"}]
+    text = json.dumps(records) if name.endswith(".json") else json.dumps(records[0]) + "\n"
+    path = write(tmp_path, name, text)
+    assert load_cases(path, fields=QA_FIELDS) == [
+        Case(id="1", input="2+2?", expected="4", metadata={"input": "old", "topic": "math"})
+    ]
+
+
+def test_errors_name_the_files_own_field_names(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, {"question": "ok"}, {"input": "no question"})
+    with pytest.raises(DatasetError) as info:
+        load_cases(path, fields={"input": "question"})
+    assert str(info.value) == f"{path}:2: field 'question': missing (every case needs an input)"
+    csv_path = write(tmp_path, "qa.csv", "input,answer\nq,a\n")
+    with pytest.raises(DatasetError, match=r"qa.csv:1: field 'question': the header has no "):
+        load_cases(csv_path, fields={"input": "question"})
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"prompt": "q"}, "cannot map unknown case field 'prompt': the fields are input, "),
+        ({"input": "q", "expected": "q"}, "'q' is named for both field 'input' and field"),
+        ({"input": " "}, "the name given for field 'input' is empty"),
+    ],
+)
+def test_bad_field_maps_are_refused(tmp_path: Path, fields: dict[str, str], message: str) -> None:
+    path = jsonl(tmp_path, {"input": "q"})
+    with pytest.raises(DatasetError, match=message):
+        load_cases(path, fields=fields)
