@@ -9,7 +9,7 @@ from evaltrace.exceptions import ConfigurationError
 from evaltrace.providers._model import Model
 from evaltrace.providers._protocol import Provider
 
-__all__ = ["as_model", "get_provider", "register_provider"]
+__all__ = ["as_model", "get_provider", "provider_names", "register_provider"]
 
 Factory = Callable[..., Provider]
 
@@ -51,7 +51,7 @@ def get_provider(spec: str | Provider, **options: Any) -> Provider:
         return spec
     prefix, sep, model = spec.partition(":")
     if not sep or prefix not in _FACTORIES:
-        known = ", ".join(sorted(_FACTORIES))
+        known = ", ".join(provider_names())
         raise ConfigurationError(
             f"unknown model {spec!r}: use 'provider:model' with provider one of {known}"
         )
@@ -75,3 +75,8 @@ def as_model(
     if max_concurrency is not None and isinstance(own, int) and own > 0:
         max_concurrency = min(max_concurrency, own)
     return Model(provider, max_concurrency=max_concurrency)
+
+
+def provider_names() -> list[str]:
+    """The prefixes ``"provider:model"`` strings may use, sorted."""
+    return sorted(_FACTORIES)
