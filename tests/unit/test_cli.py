@@ -23,8 +23,9 @@ from evaltrace import (
     register_provider,
 )
 from evaltrace.cli import main
-from evaltrace.cli._commands import Io, _model_spec, run_demo
+from evaltrace.cli._commands import Io, run_demo
 from evaltrace.cli._progress import case_progress
+from evaltrace.cli._task import model_spec
 from evaltrace.demo import demo_cases
 
 PREFIX = "clitest"
@@ -282,9 +283,16 @@ def test_non_string_expected_and_invalid_json_line(
         (["-m", "correctness"], "metric 'correctness' needs a judge model: pass --judge"),
         (["-m", "contains", "-m", "contains"], "metric 'contains' is given twice"),
         (["-m", "regex:("], "invalid regular expression in --metric 'regex:('"),
-        (["-m", "contains", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (
+            ["-m", "contains", "--concurrency", "0"],
+            "Invalid value for '--concurrency': 0 is not in the range x>=1. "
+            "(see: evaltrace run --help)",
+        ),
         (["-m", "contains"], "2 of 2 cases have no output (0, 1): pass --task"),
-        (["-m", "contains", "--task", "nosuch:model"], "unknown model 'nosuch:model'"),
+        (
+            ["-m", "contains", "--task", "nosuch:model"],
+            "--task 'nosuch:model': 'nosuch' is neither a provider (anthropic, ",
+        ),
         (
             ["-m", "contains", "--task", f"{PREFIX}:m", "-o", "/nonexistent/dir/r.json"],
             "cannot write /nonexistent/dir/r.json: directory /nonexistent/dir does not exist",
@@ -460,7 +468,10 @@ def test_show_prints_the_same_tables(
     code, shown, err = run(["show", str(output)], capsys)
     assert (code, err) == (0, "")
     tables = ran[: ran.index("results: ")]
-    assert shown == tables + f"trace id: {EvaluationResult.load(output).trace_id}\n"
+    trace_id = EvaluationResult.load(output).trace_id
+    assert shown.startswith(tables + f"trace id: {trace_id}\n")
+    audit = shown[len(tables) :].splitlines()
+    assert audit[1].strip() == "Interactions (2)"
 
 
 def test_show_prints_trace_link_and_dropped_span_warning(
@@ -587,16 +598,16 @@ def test_progress_bar_counts_finished_cases() -> None:
 
 
 def test_task_base_url_means_an_openai_compatible_server() -> None:
-    provider = _model_spec(None, "http://127.0.0.1:8080/v1")
+    provider = model_spec(None, "http://127.0.0.1:8080/v1")
     assert provider is not None and not isinstance(provider, str)
     assert (provider.model, provider.server_address, provider.server_port) == (
         "default",
         "127.0.0.1",
         8080,
     )
-    named = _model_spec("qwen2.5", "http://localhost:11434/v1")
+    named = model_spec("qwen2.5", "http://localhost:11434/v1")
     assert not isinstance(named, str) and named is not None and named.model == "qwen2.5"
-    assert _model_spec("openai:gpt-4o-mini", None) == "openai:gpt-4o-mini"
+    assert model_spec("openai:gpt-4o-mini", None) == "openai:gpt-4o-mini"
 
 
 @pytest.mark.parametrize("columns", [100, 120, 200])

@@ -1,10 +1,9 @@
-"""What ``evaltrace demo``, ``run`` and ``show`` do, on the public API only."""
+"""What ``evaltrace demo``, ``run``, ``show`` and ``report`` do, on the public API only."""
 
 from __future__ import annotations
 
-import argparse
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,28 +18,37 @@ from evaltrace import (
     EvaluationResult,
     ExactMatch,
     Metric,
-    Model,
-    Provider,
     SemanticSimilarity,
     evaluate_sync,
-    get_provider,
 )
-from evaltrace.cli._metrics import build_metrics
+from evaltrace.cli._exit import EXIT_OK, EXIT_THRESHOLD
+from evaltrace.cli._metrics import build_metrics, parse_minimums
 from evaltrace.cli._progress import case_progress
 from evaltrace.cli._report import render_result
 from evaltrace.cli._saved import load_result
+from evaltrace.cli._show import ShowFilters, show_audit_trail
+from evaltrace.cli._task import ModelArg, TaskArg, model_spec, task_spec
 from evaltrace.datasets import load_cases
 from evaltrace.demo import DEMO_TASK_MODEL, demo_cases
+from evaltrace.testing import check_thresholds
 
-__all__ = ["Interrupted", "Io", "RunPlan", "cmd_demo", "cmd_run", "cmd_show", "execute", "run_demo"]
+__all__ = [
+    "Interrupted",
+    "Io",
+    "RunOptions",
+    "RunPlan",
+    "cmd_demo",
+    "cmd_report",
+    "cmd_run",
+    "cmd_show",
+    "execute",
+    "run_demo",
+]
 
-TaskArg = str | Provider | Model | Callable[[str], Awaitable[str]]
-ModelArg = str | Provider | Model
 _OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 _PIPE_WIDTH = 160
 DEMO_CONCURRENCY = 1
-#: The server-side model name used with ``--task-base-url`` when ``--task`` names none.
-DEFAULT_SERVER_MODEL = "default"
+_FIELD_OPTIONS = ("input", "expected", "output", "context", "id")
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,40 @@ class RunPlan:
     embedder: EmbeddingModel | None = None
     concurrency: int = 8
     dataset: Path | None = None
+    report: Path | None = None
+    minimums: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options of ``evaltrace run`` as given on the command line."""
+
+    dataset: str
+    metrics: tuple[str, ...] = ()
+    task: str | None = None
+    task_base_url: str | None = None
+    judge: str | None = None
+    judge_base_url: str | None = None
+    concurrency: int = 8
+    name: str | None = None
+    fail_under: tuple[str, ...] = ()
+    fields: Mapping[str, str] | None = None
+    output: str = "results.json"
+    results_jsonl: str | None = None
+    report: str | None = None
+    progress: bool = True
+
+    @classmethod
+    def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
+        """From the keyword arguments click passes to the ``run`` command."""
+        values = dict(options)
+        fields = {f: values.pop(f"{f}_field") for f in _FIELD_OPTIONS}
+        values["progress"] = not values.pop("no_progress")
+        return cls(
+            dataset=dataset,
+            fields={f: str(n) for f, n in fields.items() if n is not None},
+            **values,  # type: ignore[arg-type]
+        )
 
 
 def execute(plan: RunPlan, io: Io) -> EvaluationResult:
@@ -118,6 +160,8 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
     report(result, io, exporting=_exporting())
     saved = _save(result, plan.output)
     io.out.print(f"results: {saved}  (case by case: {plan.results_jsonl})", soft_wrap=True)
+    if plan.report is not None:
+        io.out.print(f"report: {_write_report(result, plan.report)}", soft_wrap=True)
     if not result.complete:  # evaluate_sync returns what finished when Ctrl-C stops it
         raise Interrupted([saved, plan.results_jsonl], len(result.cases))
     return result
@@ -147,6 +191,7 @@ def run_demo(
     io: Io,
     task: TaskArg = DEMO_TASK_MODEL,
     embedder: EmbeddingModel | None = None,
+    report: Path | None = None,
 ) -> EvaluationResult:
     """The offline demo: the bundled questions, answered by ``task``, scored three ways.
 
@@ -164,62 +209,93 @@ def run_demo(
         task=task,
         embedder=embedder,
         concurrency=DEMO_CONCURRENCY,
+        report=report,
     )
     return execute(plan, io)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(
+    *,
+    limit: int | None,
+    output: Path,
+    results_jsonl: Path | None,
+    report: Path | None,
+    progress: bool,
+) -> int:
     """``evaltrace demo``."""
-    output = Path(args.output)
     run_demo(
-        limit=args.limit,
+        limit=limit,
         output=output,
-        results_jsonl=_jsonl_path(args, output),
-        io=Io.standard(progress=not args.no_progress),
+        results_jsonl=results_jsonl or _default_jsonl(output),
+        io=Io.standard(progress=progress),
+        report=report,
     )
-    return 0
+    return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """``evaltrace run DATASET``."""
-    if args.concurrency < 1:
-        raise ConfigurationError(f"--concurrency must be at least 1, not {args.concurrency}")
-    metrics = build_metrics(args.metric or [], judge=args.judge is not None)
-    cases = load_cases(args.dataset)
-    task = _model_spec(args.task, args.task_base_url)
+def cmd_run(options: RunOptions) -> int:
+    """``evaltrace run DATASET``: everything is checked before the first model call."""
+    metrics = build_metrics(options.metrics, judge=bool(options.judge or options.judge_base_url))
+    minimums = parse_minimums(options.fail_under, [m.name for m in metrics])
+    cases = load_cases(options.dataset, fields=options.fields)
+    task = task_spec(options.task, options.task_base_url)
     if task is None:
         _require_outputs(cases)
-    output = Path(args.output)
+    output = Path(options.output)
     plan = RunPlan(
         cases=cases,
         metrics=metrics,
-        name=args.name or Path(args.dataset).stem,
+        name=options.name or Path(options.dataset).stem,
         output=output,
-        results_jsonl=_jsonl_path(args, output),
+        results_jsonl=Path(options.results_jsonl or _default_jsonl(output)),
         task=task,
-        judge=_model_spec(args.judge, args.judge_base_url),
-        concurrency=args.concurrency,
-        dataset=Path(args.dataset),
+        judge=model_spec(options.judge, options.judge_base_url),
+        concurrency=options.concurrency,
+        dataset=Path(options.dataset),
+        report=Path(options.report) if options.report else None,
+        minimums=minimums,
     )
-    execute(plan, Io.standard(progress=not args.no_progress))
-    return 0
+    io = Io.standard(progress=options.progress)
+    result = execute(plan, io)
+    return _threshold_verdict(result, minimums, io)
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    """``evaltrace show results.json``."""
-    result = load_result(Path(args.results))
-    report(result, Io.standard(progress=False), exporting=True)
-    return 0
+def cmd_show(path: Path, *, filters: ShowFilters, span_id: str | None, limit: int) -> int:
+    """``evaltrace show RESULTS``."""
+    result = load_result(path)
+    io = Io.standard(progress=False)
+    if not filters.active and span_id is None:
+        report(result, io, exporting=True)
+        if not result.interactions:
+            return EXIT_OK  # the tables said so
+    show_audit_trail(result, io.out, filters=filters, span_id=span_id, limit=limit)
+    return EXIT_OK
 
 
-def _model_spec(spec: str | None, base_url: str | None) -> ModelArg | None:
-    """``--task``/``--judge`` as evaluate takes it; with a base URL, an OpenAI-compatible server."""
-    if base_url is None:
-        return spec
-    spec = spec or DEFAULT_SERVER_MODEL
-    if ":" not in spec:
-        spec = f"openai-compatible:{spec}"
-    return get_provider(spec, base_url=base_url)
+def cmd_report(results: Path, output: Path) -> int:
+    """``evaltrace report RESULTS -o report.html``."""
+    result = load_result(results)
+    Io.standard(progress=False).out.print(
+        f"report: {_write_report(result, output)}", soft_wrap=True
+    )
+    return EXIT_OK
+
+
+def _threshold_verdict(result: EvaluationResult, minimums: Mapping[str, float], io: Io) -> int:
+    misses = check_thresholds(result, minimums) if minimums else []
+    for miss in misses:
+        io.err.print(f"evaltrace: fail-under: {miss}", soft_wrap=True, markup=False)
+    return EXIT_THRESHOLD if misses else EXIT_OK
+
+
+def _write_report(result: EvaluationResult, path: Path) -> Path:
+    from evaltrace.report import write_html_report
+
+    _check_writable(path)
+    try:
+        return write_html_report(result, path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _require_outputs(cases: Sequence[Case]) -> None:
@@ -232,23 +308,24 @@ def _require_outputs(cases: Sequence[Case]) -> None:
         )
 
 
-def _jsonl_path(args: argparse.Namespace, output: Path) -> Path:
-    if args.results_jsonl:
-        return Path(args.results_jsonl)
+def _default_jsonl(output: Path) -> Path:
     return output.with_suffix(".cases.jsonl")
 
 
 def _check_targets(plan: RunPlan) -> None:
-    """Both result files can be written, and neither overwrites the other or the dataset."""
-    _check_writable(plan.output)
-    _check_writable(plan.results_jsonl)
+    """The result files can be written, and none overwrites another or the dataset."""
+    targets = [plan.output, plan.results_jsonl, *([plan.report] if plan.report else [])]
+    for target in targets:
+        _check_writable(target)
     output, stream = plan.output.resolve(), plan.results_jsonl.resolve()
     if output == stream:
         raise ConfigurationError(f"--output and --results-jsonl are the same file ({stream})")
-    if plan.dataset is not None and plan.dataset.resolve() in (output, stream):
+    if plan.report is not None and plan.report.resolve() in (output, stream):
+        raise ConfigurationError(f"--report {plan.report} is also a results file")
+    if plan.dataset is not None and plan.dataset.resolve() in {t.resolve() for t in targets}:
         raise ConfigurationError(
             f"writing results to {plan.dataset} would overwrite the dataset: choose another "
-            "--output or --results-jsonl"
+            "--output, --results-jsonl or --report"
         )
 
 

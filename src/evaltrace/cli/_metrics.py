@@ -10,6 +10,7 @@ from evaltrace import (
     ConfigurationError,
     Contains,
     Correctness,
+    Criteria,
     ExactMatch,
     Faithfulness,
     JSONValid,
@@ -18,7 +19,7 @@ from evaltrace import (
     SemanticSimilarity,
 )
 
-__all__ = ["JUDGE_METRICS", "METRIC_NAMES", "build_metrics"]
+__all__ = ["JUDGE_METRICS", "METRIC_NAMES", "build_metrics", "parse_minimums"]
 
 _FACTORIES: dict[str, Callable[[], Metric]] = {
     "answer_relevance": AnswerRelevance,
@@ -29,11 +30,12 @@ _FACTORIES: dict[str, Callable[[], Metric]] = {
     "json_valid": JSONValid,
     "semantic_similarity": SemanticSimilarity,
 }
-#: Metrics that cannot run without ``--judge``.
+#: Metrics that cannot run without ``--judge`` (and every ``criteria:`` metric).
 JUDGE_METRICS = frozenset({"answer_relevance", "correctness", "faithfulness"})
 _REGEX = "regex:"
+_CRITERIA = "criteria:"
 #: What ``--metric`` accepts, for help and error messages.
-METRIC_NAMES = (*sorted(_FACTORIES), f"{_REGEX}<pattern>")
+METRIC_NAMES = (*sorted(_FACTORIES), f"{_REGEX}<pattern>", f"{_CRITERIA}<name>=<rubric>")
 
 
 def build_metrics(names: Sequence[str], *, judge: bool) -> list[Metric]:
@@ -48,7 +50,7 @@ def build_metrics(names: Sequence[str], *, judge: bool) -> list[Metric]:
         if metric.name in seen:
             raise ConfigurationError(f"metric {metric.name!r} is given twice")
         seen.add(metric.name)
-    needing = sorted(seen & JUDGE_METRICS)
+    needing = [m.name for m in metrics if m.name in JUDGE_METRICS or isinstance(m, Criteria)]
     if needing and not judge:
         raise ConfigurationError(
             f"metric {needing[0]!r} needs a judge model: pass --judge "
@@ -57,7 +59,39 @@ def build_metrics(names: Sequence[str], *, judge: bool) -> list[Metric]:
     return metrics
 
 
+def parse_minimums(specs: Sequence[str], metric_names: Sequence[str]) -> dict[str, float]:
+    """``--fail-under METRIC=VALUE`` options as {metric: minimum}, for metrics that will run."""
+    minimums: dict[str, float] = {}
+    for spec in specs:
+        metric, sep, value = spec.rpartition("=")
+        if not sep or not metric:
+            raise ConfigurationError(
+                f"--fail-under {spec!r}: use METRIC=VALUE, e.g. --fail-under correctness=0.8"
+            )
+        if metric not in metric_names:
+            running = ", ".join(metric_names) or "none"
+            raise ConfigurationError(
+                f"--fail-under {spec!r}: metric {metric!r} is not run (metrics: {running})"
+            )
+        minimums[metric] = _minimum(spec, value)
+    return minimums
+
+
+def _minimum(spec: str, value: str) -> float:
+    try:
+        minimum = float(value)
+    except ValueError:
+        minimum = float("nan")
+    if not 0 <= minimum <= 1:
+        raise ConfigurationError(
+            f"--fail-under {spec!r}: the minimum must be a number from 0 to 1, not {value!r}"
+        )
+    return minimum
+
+
 def _metric(name: str) -> Metric:
+    if name.startswith(_CRITERIA):
+        return _criteria(name)
     if name.startswith(_REGEX):
         pattern = name[len(_REGEX) :]
         if not pattern:
@@ -74,3 +108,22 @@ def _metric(name: str) -> Metric:
             f"unknown metric {name!r}; valid metrics: {', '.join(METRIC_NAMES)}"
         )
     return factory()
+
+
+def _criteria(spec: str) -> Metric:
+    """``criteria:NAME=RUBRIC``: a rubric of the user's own, scored by the judge."""
+    name, sep, rubric = spec[len(_CRITERIA) :].partition("=")
+    name = name.strip()
+    if not sep or not name or not rubric.strip():
+        raise ConfigurationError(
+            f"--metric {spec!r}: use criteria:NAME=RUBRIC, "
+            "e.g. 'criteria:polite=Is the answer polite?'"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ConfigurationError(
+            f"--metric {spec!r}: the criterion name {name!r} may hold only letters, digits, "
+            "'_', '.' and '-'"
+        )
+    if name in _FACTORIES:
+        raise ConfigurationError(f"--metric {spec!r}: {name!r} is already a built-in metric")
+    return Criteria(name, rubric.strip())

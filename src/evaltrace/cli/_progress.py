@@ -1,18 +1,64 @@
-"""A progress bar on stderr that advances as ``evaluate`` reports finished cases."""
+"""A progress bar on stderr: cases done, ETA, and running totals of calls, tokens and cost."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from evaltrace import CaseResult
 
-__all__ = ["case_progress"]
+__all__ = ["RunningTotals", "case_progress"]
 
 OnCase = Callable[[CaseResult], None]
+
+
+@dataclass
+class RunningTotals:
+    """Calls, tokens and cost of the cases finished so far."""
+
+    calls: int = 0
+    errors: int = 0
+    tokens: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: int = 0
+    remote: bool = False
+
+    def add(self, case: CaseResult) -> None:
+        """Count the model calls of one finished case."""
+        for interaction in case.interactions:
+            self.calls += 1
+            self.errors += interaction.error is not None
+            self.tokens += interaction.tokens_used
+            price = interaction.cost()
+            if price is None:
+                self.unpriced += 1
+            else:
+                self.cost += price
+            self.remote = self.remote or not interaction.is_local
+
+    def __str__(self) -> str:
+        parts = [f"{self.calls:,} calls", f"{self.tokens:,} tokens", self._cost()]
+        if self.errors:
+            parts.insert(1, f"{self.errors:,} failed")
+        return " · ".join(parts)
+
+    def _cost(self) -> str:
+        if self.calls and not self.remote:
+            return "$0.00 (local)"
+        known = f"${self.cost:.4f}"
+        return f"{known} + {self.unpriced} unpriced" if self.unpriced else known
 
 
 @contextmanager
@@ -26,14 +72,19 @@ def case_progress(total: int, *, enabled: bool, console: Console) -> Iterator[On
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[totals]}", markup=False),
         TextColumn("{task.fields[last]}", style="dim", markup=False),
     )
+    totals = RunningTotals()
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("cases", total=total, last="")
+        task = progress.add_task("cases", total=total, last="", totals=str(totals))
 
         def advance(result: CaseResult) -> None:
+            totals.add(result)
             last = f"{result.case_id} failed" if result.error else result.case_id
-            progress.update(task, advance=1, last=last)
+            progress.update(task, advance=1, last=last, totals=str(totals))
 
         yield advance
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
@@ -11,7 +12,22 @@ from rich.text import Text
 
 from evaltrace import CaseResult, EvaluationResult, LLMInteraction, Score, UsageSummary
 
-__all__ = ["render_result"]
+__all__ = [
+    "WORST_CASES",
+    "case_table",
+    "clip",
+    "cost_text",
+    "errors_table",
+    "metric_table",
+    "render_result",
+    "seconds",
+    "usage_table",
+    "worst_first",
+]
+
+#: Runs with more cases than this show only their worst cases at the end.
+WORST_CASES = 10
+_ERROR_ROWS = 20
 
 _ID_WIDTH = 28
 _INPUT_WIDTH = 40
@@ -34,14 +50,68 @@ _USAGE_HEADERS = (
 
 
 def render_result(result: EvaluationResult, console: Console) -> None:
-    """Print the run header, the per-metric, per-case and per-model tables."""
+    """Print the run header, scores by metric, the (worst) cases, usage by model, errors."""
     console.print(_header(result))
     console.print(metric_table(result))
-    console.print(case_table(result, console.width))
+    if len(result.cases) <= WORST_CASES:
+        console.print(case_table(result, console.width))
+    else:
+        worst = worst_first(result.cases)[:WORST_CASES]
+        title = f"Worst cases ({len(worst)} of {len(result.cases)}, lowest mean score first)"
+        console.print(case_table(result, console.width, cases=worst, title=title))
     if result.interactions:
         console.print(usage_table(result, console.width))
     else:
         console.print("No model calls were made.")
+    errors = errors_table(result, console.width)
+    if errors is not None:
+        console.print(errors)
+
+
+def worst_first(cases: Sequence[CaseResult]) -> list[CaseResult]:
+    """Failed cases first, then by mean score (a metric that failed counts 0), lowest first."""
+    return sorted(cases, key=_badness)
+
+
+def _badness(case: CaseResult) -> tuple[bool, float]:
+    values = [0.0 if s.value is None else s.value for s in case.scores]
+    return (case.error is None, sum(values) / len(values) if values else 1.0)
+
+
+def errors_table(result: EvaluationResult, width: int = 160) -> Table | None:
+    """Failed cases, metrics and model calls (retried attempts included); None if there are none."""
+    rows = _error_rows(result)
+    if not rows:
+        return None
+    shown = rows[:_ERROR_ROWS]
+    title = f"Errors ({len(rows)})"
+    if len(shown) < len(rows):
+        title = f"Errors ({len(shown)} of {len(rows)}; all: evaltrace show RESULTS --errors)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("case", no_wrap=True, max_width=_ID_WIDTH)
+    table.add_column("where", no_wrap=True)
+    table.add_column("error", style="red")
+    message_width = max(20, width - _ID_WIDTH - 40)
+    for case_id, where, message in shown:
+        table.add_row(clip(case_id, _ID_WIDTH), Text(where), clip(message, message_width))
+    return table
+
+
+def _error_rows(result: EvaluationResult) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for case in result.cases:
+        if case.error is not None:
+            rows.append((case.case_id, "task", case.error))
+        for score in case.scores:
+            if score.error is not None:
+                rows.append((case.case_id, f"metric {score.metric}", score.error))
+        for call in case.interactions:
+            if call.error is not None:
+                attempt = call.metadata.get("attempt")
+                detail = f" attempt {attempt}" if attempt else ""
+                where = f"call {call.purpose}{detail} ({call.span_id[:8] or '-'})"
+                rows.append((case.case_id, where, call.error))
+    return rows
 
 
 def _header(result: EvaluationResult) -> Text:
@@ -72,15 +142,22 @@ def metric_table(result: EvaluationResult) -> Table:
     return table
 
 
-def case_table(result: EvaluationResult, width: int = 160) -> Table:
+def case_table(
+    result: EvaluationResult,
+    width: int = 160,
+    *,
+    cases: Sequence[CaseResult] | None = None,
+    title: str = "Cases",
+) -> Table:
     """One row per case: what was asked, answered and expected, each score, any error.
 
     Texts are clipped to one line each so that a row fits in ``width`` columns;
     when space is short, metric headers wrap at their underscores.
     """
     metrics = list(result.metrics)
-    widths = _case_widths(result, metrics, width)
-    table = Table(title="Cases", title_justify="left")
+    rows = result.cases if cases is None else cases
+    widths = _case_widths(rows, metrics, width)
+    table = Table(title=title, title_justify="left")
     table.add_column("id", no_wrap=True, max_width=widths.id)
     table.add_column("input", no_wrap=True, max_width=widths.input)
     table.add_column("output", no_wrap=True, max_width=widths.output)
@@ -89,14 +166,14 @@ def case_table(result: EvaluationResult, width: int = 160) -> Table:
         header = name.replace("_", " ") if widths.compact else name
         table.add_column(header, justify="right", width=_header_width(header))
     table.add_column("error", no_wrap=True, max_width=widths.error, style="red")
-    for case in result.cases:
+    for case in rows:
         table.add_row(
-            _clip(case.case_id, widths.id),
-            _clip(case.case.input, widths.input),
-            _clip(case.output, widths.output),
-            _clip(case.case.expected, widths.expected),
+            clip(case.case_id, widths.id),
+            clip(case.case.input, widths.input),
+            clip(case.output, widths.output),
+            clip(case.case.expected, widths.expected),
             *(_score_cell(case.score(name)) for name in metrics),
-            _clip(_case_error(case), widths.error),
+            clip(_case_error(case), widths.error),
         )
     return table
 
@@ -111,10 +188,10 @@ class _Widths:
     compact: bool
 
 
-def _case_widths(result: EvaluationResult, metrics: Sequence[str], width: int) -> _Widths:
+def _case_widths(cases: Sequence[CaseResult], metrics: Sequence[str], width: int) -> _Widths:
     """Column widths of the case table: ids, scores and errors first, texts share the rest."""
-    ids = min(_ID_WIDTH, max(8, width // 6), max([2, *(len(c.case_id) for c in result.cases)]))
-    errors = min(_ERROR_WIDTH, max([5, *(len(_case_error(c) or "") for c in result.cases)]))
+    ids = min(_ID_WIDTH, max(8, width // 6), max([2, *(len(c.case_id) for c in cases)]))
+    errors = min(_ERROR_WIDTH, max([5, *(len(_case_error(c) or "") for c in cases)]))
     borders = 3 * (len(metrics) + 5) + 1  # "│ cell " per column, then the closing "│"
     free = width - borders - ids - errors - sum(_header_width(m) for m in metrics)
     compact = free < _COMFORTABLE_TEXT_WIDTH
@@ -161,9 +238,7 @@ def usage_table(result: EvaluationResult, width: int = 160) -> Table:
             header, width=column_width, no_wrap=True, justify="left" if index < 2 else "right"
         )
     for cells in rows:
-        table.add_row(
-            _clip(cells[0].plain, widths[0]), _clip(cells[1].plain, widths[1]), *cells[2:]
-        )
+        table.add_row(clip(cells[0].plain, widths[0]), clip(cells[1].plain, widths[1]), *cells[2:])
     table.add_section()
     table.add_row(*total)
     return table
@@ -175,8 +250,8 @@ def _usage_cells(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> list[T
         Text(str(usage.errors), style="red" if usage.errors else ""),
         Text(f"{usage.input_tokens:,}"),
         Text(f"{usage.output_tokens:,}"),
-        Text(_seconds(usage.latency_p50)),
-        Text(_seconds(usage.latency_p95)),
+        Text(seconds(usage.latency_p50)),
+        Text(seconds(usage.latency_p95)),
         Text(_cost(usage, calls)),
     ]
 
@@ -189,14 +264,18 @@ def _groups(interactions: Sequence[LLMInteraction]) -> dict[tuple[str, str], lis
 
 
 def _cost(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> str:
-    if usage.cost_usd is None:
+    local = bool(calls) and all(i.is_local for i in calls)
+    return cost_text(usage.cost_usd, unpriced=usage.unpriced_calls, local=local)
+
+
+def cost_text(cost: float | Decimal | None, *, unpriced: int, local: bool) -> str:
+    """A price for a table: "$0.0012", "$0.00 (local)", "n/a" when no price is known."""
+    if cost is None:
         return "n/a"
-    if usage.cost_usd == 0 and calls and all(i.is_local for i in calls):
+    if cost == 0 and local:
         return "$0.00 (local)"
-    amount = f"${usage.cost_usd:.4f}" if usage.cost_usd < 1 else f"${usage.cost_usd:,.2f}"
-    if usage.unpriced_calls:
-        return f"{amount} + {usage.unpriced_calls} unpriced"
-    return amount
+    amount = f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
+    return f"{amount} + {unpriced} unpriced" if unpriced else amount
 
 
 def _score_cell(score: Score | None) -> Text:
@@ -215,7 +294,7 @@ def _case_error(case: CaseResult) -> str | None:
     return "; ".join(failed) or None
 
 
-def _clip(text: str | None, width: int) -> Text:
+def clip(text: str | None, width: int) -> Text:
     if text is None:
         return Text("-", style="dim")
     flat = " ".join(text.split())
@@ -232,7 +311,7 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _seconds(value: float | None) -> str:
+def seconds(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"

@@ -1,193 +1,84 @@
-"""``evaltrace``: run the offline demo, evaluate a dataset file, show a saved result.
+"""``evaltrace``: the offline demo, evaluate a dataset file, show or report a saved result.
 
 Exit codes: 0 done, 1 unexpected error, 2 usage, configuration or dataset error,
-130 interrupted (Ctrl-C). No error prints a traceback unless ``--debug`` is given.
+3 a ``--fail-under`` threshold was missed, 130 interrupted (Ctrl-C). No error
+prints a traceback unless ``--debug`` is given.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Sequence
 
-from evaltrace import EvaltraceError, __version__
-from evaltrace.cli._commands import Interrupted, cmd_demo, cmd_run, cmd_show
-from evaltrace.cli._metrics import METRIC_NAMES
+import click
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+from evaltrace import EvaltraceError
+from evaltrace.cli._commands import Interrupted
+from evaltrace.cli._exit import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE
+from evaltrace.cli._group import cli
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_THRESHOLD",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # --help, --version, or a usage error already printed
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    args.debug = getattr(args, "debug", False)
-    return _dispatch(args)
-
-
-def _dispatch(args: argparse.Namespace) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
     handler = _configure_logging()
     try:
-        return int(args.handler(args))
+        return _invoke(args, debug=debug)
+    finally:
+        logging.getLogger("evaltrace").removeHandler(handler)
+
+
+def _invoke(args: list[str], *, debug: bool) -> int:
+    try:
+        code = cli.main(args=args, prog_name="evaltrace", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as no_command:
+        click.echo(no_command.ctx.get_help() if no_command.ctx else "", err=True)
+        return EXIT_USAGE
+    except click.ClickException as usage:
+        _error(_usage_line(usage, args))
+        return EXIT_USAGE
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("evaltrace: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Interrupted as stop:
         _error(str(stop), kind="interrupted")
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("evaltrace: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except EvaltraceError as error:
-        if args.debug:
+        if debug:
             raise
         _error(str(error))
         return EXIT_USAGE
     except Exception as error:
-        if args.debug:
+        if debug:
             raise
         _error(
             f"unexpected {type(error).__name__}: {error} (rerun with --debug to see the traceback)"
         )
         return EXIT_ERROR
-    finally:
-        logging.getLogger("evaltrace").removeHandler(handler)
+    return int(code or EXIT_OK) if not isinstance(code, bool) else EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``evaltrace`` argument parser with its three subcommands."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="show full tracebacks on errors",
-    )
-    parser = argparse.ArgumentParser(
-        prog="evaltrace",
-        parents=[common],
-        description="Evaluate LLM applications; every model call is an OpenTelemetry span.",
-        epilog="Exit codes: 0 done, 1 unexpected error, 2 usage/configuration/dataset error, "
-        "130 interrupted.",
-    )
-    parser.set_defaults(command=None)  # not debug: the --debug action is shared (SUPPRESS)
-    parser.add_argument("--version", action="version", version=f"evaltrace {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_demo(commands, common)
-    _add_run(commands, common)
-    _add_show(commands, common)
-    return parser
-
-
-def _add_demo(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
-    demo = commands.add_parser(
-        "demo",
-        parents=[common],
-        help="offline demo: the embedded local model on 30 questions",
-        description="Answer the bundled questions with the embedded local model "
-        "(local:gemma-3-270m) and score the answers with semantic_similarity "
-        "(all-MiniLM-L6-v2 embeddings), contains and exact_match. No network, no API key.",
-    )
-    demo.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N cases")
-    _add_output_options(demo)
-    demo.set_defaults(handler=cmd_demo)
-
-
-def _add_run(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
-    run = commands.add_parser(
-        "run",
-        parents=[common],
-        help="evaluate a dataset file (.jsonl, .json or .csv)",
-        description="Evaluate the cases of DATASET. Cases with no 'output' are answered by "
-        "--task. Metrics: " + ", ".join(METRIC_NAMES) + ".",
-    )
-    run.add_argument("dataset", metavar="DATASET", help="a .jsonl, .json or .csv file of cases")
-    run.add_argument(
-        "--metric",
-        "-m",
-        action="append",
-        metavar="NAME",
-        help="a metric to score with (repeatable): " + ", ".join(METRIC_NAMES),
-    )
-    run.add_argument(
-        "--task",
-        metavar="PROVIDER:MODEL",
-        help="the model that answers cases without an output, e.g. "
-        "local:gemma-3-270m or openai:gpt-4o-mini",
-    )
-    run.add_argument(
-        "--task-base-url",
-        metavar="URL",
-        help="answer with an OpenAI-compatible server at URL (its /v1 address); "
-        "--task then names the server's model (default: 'default')",
-    )
-    run.add_argument(
-        "--judge",
-        metavar="PROVIDER:MODEL",
-        help="the judge model for correctness, faithfulness, answer_relevance "
-        "(and semantic_similarity, which otherwise compares embeddings)",
-    )
-    run.add_argument(
-        "--judge-base-url", metavar="URL", help="the judge is an OpenAI-compatible server at URL"
-    )
-    run.add_argument("--name", help="the run's name (default: the dataset file's name)")
-    run.add_argument(
-        "--concurrency",
-        type=int,
-        default=8,
-        metavar="N",
-        help="cases evaluated at once (default: 8)",
-    )
-    _add_output_options(run)
-    run.set_defaults(handler=cmd_run)
-
-
-def _add_show(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
-    show = commands.add_parser(
-        "show",
-        parents=[common],
-        help="print the tables of a saved result",
-        description="Print the tables of a results.json written by 'demo' or 'run' (or of "
-        "its case-by-case .jsonl stream, e.g. after an interrupted run).",
-    )
-    show.add_argument("results", metavar="RESULTS", help="results.json (or results.jsonl)")
-    show.set_defaults(handler=cmd_show)
-
-
-def _add_output_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--output",
-        "-o",
-        default="results.json",
-        metavar="PATH",
-        help="where to save the full result as JSON (default: results.json)",
-    )
-    command.add_argument(
-        "--results-jsonl",
-        metavar="PATH",
-        help="where to stream finished cases as they finish (default: the "
-        "output path with a .cases.jsonl suffix, e.g. results.cases.jsonl)",
-    )
-    command.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress bar (it is also off when stderr is not a terminal)",
-    )
+def _usage_line(usage: click.ClickException, args: Sequence[str]) -> str:
+    """A click usage error as one line, with where to read the command's help."""
+    context = getattr(usage, "ctx", None)
+    if context is not None:
+        command = context.command_path
+    else:  # some parser errors carry no context: the first command name given
+        named = next((a for a in args if a in cli.commands), None)
+        command = f"evaltrace {named}" if named else "evaltrace"
+    return f"{usage.format_message()} (see: {command} --help)"
 
 
 def _configure_logging() -> logging.Handler:

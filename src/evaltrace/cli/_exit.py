@@ -1,0 +1,15 @@
+"""The exit codes of the ``evaltrace`` command."""
+
+from __future__ import annotations
+
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_THRESHOLD", "EXIT_USAGE"]
+
+EXIT_OK = 0
+#: An unexpected error (a bug, or a failure evaltrace has no clear message for).
+EXIT_ERROR = 1
+#: Bad usage, configuration or input: a clear one-line message says what to fix.
+EXIT_USAGE = 2
+#: ``run --fail-under``: the run finished but a metric's mean is below its minimum.
+EXIT_THRESHOLD = 3
+#: Ctrl-C: finished cases are kept.
+EXIT_INTERRUPTED = 130
