@@ -38,5 +38,7 @@ def test_all_is_complete() -> None:
         "datasets",
         "cli",
         "demo",
+        "report",
+        "testing",
     }
     assert public - exported - submodules == set()
