@@ -330,7 +330,7 @@
 
   function facts(pairs) {
     return h('dl', { class: 'facts' }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== '')
-      .map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v))));
+      .map(([k, v, cls]) => h('div', { class: cls || null }, h('dt', null, k), h('dd', null, v))));
   }
 
   function traceId(call) {
@@ -361,7 +361,8 @@
         ['purpose', call.purpose], ['model', call.model], ['provider', call.provider], ['operation', call.operation],
         ['case', call.case_id], ['started (UTC)', time(call.timestamp)], ['latency', seconds(call.latency)],
         ['tokens in / out / total', `${int(call.input_tokens)} / ${int(call.output_tokens)} / ${int(call.tokens_used)}`],
-        ['cost', call.cost_label], ['trace id', traceId(call)], ['span id', h('span', { class: 'mono' }, call.span_id || DASH)],
+        ['cost', call.cost_label], ['span id', h('span', { class: 'mono' }, call.span_id || DASH)],
+        ['trace id', traceId(call), 'span2'],
       ]),
       call.error ? h('div', null, h('h4', null, 'Error'), h('pre', { class: 'text error' }, call.error)) : null,
       h('div', { class: 'texts' }, prompt(call), textBlock('Response', call.response)),
