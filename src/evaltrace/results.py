@@ -151,6 +151,16 @@ class EvaluationResult(BaseModel):
         return target
 
     @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of a results file (``docs/api/results.schema.json``)."""
+        schema = cls.model_json_schema(mode="serialization")
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"urn:evaltrace:results:v{RESULTS_SCHEMA_VERSION}",
+            **schema,
+        }
+
+    @classmethod
     def load(cls, path: str | Path) -> EvaluationResult:
         """Read a result written by ``save`` (any schema version up to the current one).
 

@@ -1,16 +1,20 @@
-"""The examples of the LLMInteraction page run verbatim against a real result."""
+"""The examples of the LLMInteraction page run verbatim against a real result.
+
+Each runs twice: on the result ``evaluate`` returned, and on the same result saved
+to a results file and read back with ``EvaluationResult.load``.
+"""
 
 from __future__ import annotations
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from evaltrace import Case, ScriptedProvider, SemanticSimilarity, evaluate
+from evaltrace import Case, EvaluationResult, ScriptedProvider, SemanticSimilarity, evaluate
 
 
-@pytest.fixture
-async def result(tracer_provider: TracerProvider):  # type: ignore[no-untyped-def]
-    return await evaluate(
+@pytest.fixture(params=["returned", "loaded"])
+async def result(request, tracer_provider: TracerProvider, tmp_path):  # type: ignore[no-untyped-def]
+    returned = await evaluate(
         [
             Case(
                 input="What is the capital of France?",
@@ -24,6 +28,11 @@ async def result(tracer_provider: TracerProvider):  # type: ignore[no-untyped-de
         ),
         tracer_provider=tracer_provider,
     )
+    if request.param == "returned":
+        return returned
+    loaded = EvaluationResult.load(returned.save(tmp_path / "results.json"))
+    assert loaded == returned
+    return loaded
 
 
 def test_issue_example(result, capsys) -> None:  # type: ignore[no-untyped-def]

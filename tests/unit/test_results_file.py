@@ -1,0 +1,87 @@
+"""The results file: a documented, versioned JSON Schema; older files still load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from evaltrace import (
+    RESULTS_SCHEMA_VERSION,
+    Case,
+    Contains,
+    Correctness,
+    EvaluationResult,
+    ScriptedProvider,
+    evaluate,
+)
+
+SCHEMA_FILE = Path(__file__).parents[2] / "docs" / "api" / "results.schema.json"
+
+
+@pytest.fixture
+async def saved(tracer_provider: TracerProvider, tmp_path: Path) -> Path:
+    result = await evaluate(
+        [
+            Case(id="a", input="Capital of France?", expected="Paris", context=["France"]),
+            Case(id="b", input="2+2?", expected="4", metadata={"tier": 1}),
+        ],
+        [Contains(), Correctness()],
+        task=ScriptedProvider(["Paris", "5"], model="app"),
+        judge=ScriptedProvider(['{"score": 1, "explanation": "ok"}', "not json"]),
+        tracer_provider=tracer_provider,
+    )
+    return result.save(tmp_path / "results.json")
+
+
+def test_the_documented_schema_is_the_current_one() -> None:
+    """Regenerate with the command in docs/api/results.md when this fails."""
+    committed = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert committed == EvaluationResult.json_schema()
+    assert committed["$id"] == f"urn:evaltrace:results:v{RESULTS_SCHEMA_VERSION}"
+
+
+def test_a_saved_result_is_valid_against_the_schema(saved: Path) -> None:
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(EvaluationResult.json_schema()).validate(data)
+    assert data["schema_version"] == RESULTS_SCHEMA_VERSION
+    assert all(case["started_at"] for case in data["cases"])
+
+
+def test_the_schema_rejects_what_is_not_a_result(saved: Path) -> None:
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    del data["interactions"][0]["prompt"]
+    with pytest.raises(jsonschema.ValidationError, match="'prompt' is a required property"):
+        jsonschema.Draft202012Validator(EvaluationResult.json_schema()).validate(data)
+
+
+def test_version_1_files_load(saved: Path) -> None:
+    """Version 1 had no schema_version and no started_at per case."""
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    del data["schema_version"]
+    for case in data["cases"]:
+        del case["started_at"]
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    loaded = EvaluationResult.load(saved)
+    assert loaded.schema_version == RESULTS_SCHEMA_VERSION
+    assert [c.started_at for c in loaded.cases] == [None, None]
+    assert len(loaded.interactions) == len(data["interactions"])
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (RESULTS_SCHEMA_VERSION + 1, "was written by a newer evaltrace"),
+        ("2", "field 'schema_version': not a version number: '2'"),
+        (0, "not a version number: 0"),
+    ],
+)
+def test_unknown_versions_are_refused(saved: Path, version: object, message: str) -> None:
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    data["schema_version"] = version
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        EvaluationResult.load(saved)
