@@ -405,8 +405,14 @@
     const purpose = fillSelect('filter-purpose', CALLS.map((c) => c.purpose));
     const model = fillSelect('filter-model', CALLS.map((c) => c.model));
     const status = document.getElementById('filter-status');
-    const haystack = (c) => [c.prompt, c.response, c.case_id, c.purpose, c.model, c.error, c.trace_id, c.span_id]
-      .filter(Boolean).join('\n').toLowerCase();
+    const texts = new Map();
+    const haystack = (c) => {
+      if (!texts.has(c)) {
+        texts.set(c, [c.prompt, c.response, c.case_id, c.purpose, c.model, c.error, c.trace_id, c.span_id]
+          .filter(Boolean).join('\n').toLowerCase());
+      }
+      return texts.get(c);
+    };
     const update = () => {
       const needle = text.value.trim().toLowerCase();
       table.setFilter((c) => (!needle || haystack(c).includes(needle))
