@@ -82,3 +82,12 @@ def test_bad_minimums_are_configuration_errors(
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         assert_thresholds(result, minimums)
+
+
+def test_the_testing_page_fails_as_it_shows() -> None:
+    from tests.unit.test_docs import DOCS, run_page
+
+    printed = run_page(DOCS / "testing.md")
+    assert printed.startswith("evaluation 'evaluation' missed 1 threshold(s):\n")
+    assert "  correctness: mean 0.500 < 0.900 (2 cases scored, 0 failures)" in printed
+    assert 'response: {"score": 0.0, "explanation": "Lyon is not the capital"}' in printed
