@@ -41,6 +41,7 @@ from evaltrace.providers import (
     register_provider,
 )
 from evaltrace.records import Case, CaseResult, LLMInteraction, Message, Score
+from evaltrace.report import render_html_report, write_html_report
 from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
     EvaluationResult,
@@ -100,4 +101,6 @@ __all__ = [
     "load_cases",
     "read_case_results",
     "register_provider",
+    "render_html_report",
+    "write_html_report",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import evaltrace
-from evaltrace import exceptions, metrics, providers, records, results
+from evaltrace import exceptions, metrics, providers, records, report, results
 
 # Names deliberately kept off the root (reachable from their subpackage).
 NOT_AT_ROOT = {
@@ -23,7 +23,7 @@ def test_all_is_sorted_and_resolvable() -> None:
 
 def test_all_is_complete() -> None:
     exported = set(evaltrace.__all__)
-    for module in (exceptions, metrics, providers, records, results):
+    for module in (exceptions, metrics, providers, records, report, results):
         missing = set(module.__all__) - exported - NOT_AT_ROOT
         assert not missing, f"{module.__name__} exports {sorted(missing)} not at the root"
     public = {n for n in vars(evaltrace) if not n.startswith("_")}
