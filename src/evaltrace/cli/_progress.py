@@ -55,7 +55,9 @@ class RunningTotals:
         return " · ".join(parts)
 
     def _cost(self) -> str:
-        if self.calls and not self.remote:
+        if not self.calls:
+            return "$0.00"
+        if not self.remote:
             return "$0.00 (local)"
         known = f"${self.cost:.4f}"
         return f"{known} + {self.unpriced} unpriced" if self.unpriced else known
