@@ -178,3 +178,37 @@ def test_fail_under_gives_exit_3_through_the_installed_command(tmp_path: Path) -
         "evaltrace: fail-under: exact_match: mean 0.500 < 0.750 (2 cases scored, 0 failures)\n"
     )
     assert (tmp_path / "results.json").is_file()
+
+
+def test_run_show_report_chain_through_the_installed_command(tmp_path: Path) -> None:
+    """A user's task that calls a traced model: its calls are in the result, show and report."""
+    write(
+        tmp_path / "traced_app.py",
+        "from evaltrace import Model, ScriptedProvider\n"
+        "model = Model(ScriptedProvider(['Paris', 'Lima'], model='app-model'))\n"
+        "async def answer(question):\n"
+        "    return (await model.complete(question, purpose='task')).text\n",
+    )
+    write(
+        tmp_path / "qa.jsonl",
+        json.dumps({"id": "fr", "input": "Capital of France?", "expected": "Paris"})
+        + "\n"
+        + json.dumps({"id": "pe", "input": "Capital of Peru?", "expected": "Lima"})
+        + "\n",
+    )
+    done = evaltrace(
+        "run", "qa.jsonl", "-m", "exact_match", "--task", "traced_app:answer", "--concurrency",
+        "1", "--report", "qa.html", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "results.json").read_text())
+    span_ids = [i["span_id"] for i in saved["interactions"]]
+    assert len(span_ids) == 2 and {i["model"] for i in saved["interactions"]} == {"app-model"}
+    assert "report: qa.html" in done.stdout
+
+    shown = evaltrace("show", "results.json", "--case", "pe", cwd=tmp_path)
+    assert shown.returncode == 0 and span_ids[1] in shown.stdout and span_ids[0] not in shown.stdout
+    one = evaltrace("show", "results.json", "--id", span_ids[0][:8], cwd=tmp_path)
+    assert one.returncode == 0 and "Capital of France?" in one.stdout and "Paris" in one.stdout
+    report = evaltrace("report", "results.json", "-o", "again.html", cwd=tmp_path)
+    assert report.returncode == 0 and (tmp_path / "again.html").stat().st_size > 10_000
