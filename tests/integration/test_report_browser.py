@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
-from evaltrace import EvaluationResult
+from evaltrace import Case, CaseResult, EvaluationResult, LLMInteraction
 from evaltrace.report import write_html_report
 from tests.unit.test_report_html import IMG_INPUT, SCRIPT_INPUT, report_result
 
@@ -184,3 +185,67 @@ def test_screenshot(watched: Watched, report: Report) -> None:
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
     watched.assert_quiet(report)
+
+
+def big_result(calls: int) -> EvaluationResult:
+    """A run of ``calls`` one-call cases, built directly (no event loop next to playwright's)."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    cases = []
+    for n in range(calls):
+        call = LLMInteraction(
+            prompt=f"question {n}",
+            response="yes",
+            model="app-model",
+            tokens_used=3,
+            latency=0.001 * (n % 97),
+            timestamp=start + timedelta(seconds=n),
+            purpose="task",
+            input_tokens=2,
+            output_tokens=1,
+            provider="llama.cpp",
+            trace_id="ab" * 16,
+            span_id=f"{n:016x}",
+            case_id=f"c{n}",
+        )
+        cases.append(
+            CaseResult(
+                case=Case(id=f"c{n}", input=f"question {n}"),
+                case_id=f"c{n}",
+                output="yes",
+                interactions=[call],
+                started_at=call.timestamp,
+                duration=call.latency,
+            )
+        )
+    return EvaluationResult.build(
+        name="big",
+        run_id="r",
+        trace_id="ab" * 16,
+        started_at=start,
+        finished_at=start + timedelta(seconds=calls),
+        cases=cases,
+        interactions=[c.interactions[0] for c in cases],
+    )
+
+
+def test_long_tables_list_a_page_of_rows_and_show_more_on_request(
+    browser: Browser, tmp_path: Path
+) -> None:
+    path = write_html_report(big_result(1_234), tmp_path / "big.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    more = page.locator("#interactions-table button.more")
+    assert page.locator(CALL_ROWS).count() == 500
+    assert more.inner_text() == "Show 500 more (734 not shown)"
+    assert page.locator("#filter-count").inner_text() == "1234 of 1234 calls (first 500 listed)"
+    more.click()
+    assert page.locator(CALL_ROWS).count() == 1_000
+    more.click()
+    assert page.locator(CALL_ROWS).count() == 1_234 and more.count() == 0
+    assert page.locator("#filter-count").inner_text() == "1234 of 1234 calls"
+    page.fill("#filter-text", "question 12")  # 12, 120-129 and 1200-1233: 45 calls
+    assert page.locator(CALL_ROWS).count() == 45 and more.count() == 0
+    page.fill("#filter-text", "")  # a new filter starts again from one page
+    assert page.locator(CALL_ROWS).count() == 500
+    assert page.locator("#cases-table tbody tr.row").count() == 500
+    page.close()

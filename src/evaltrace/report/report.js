@@ -6,6 +6,8 @@
   const DATA = JSON.parse(document.getElementById('evaltrace-data').textContent);
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const CALLS = DATA.interactions;
+  // Rows a table puts in the page at once; more on request (a run may hold 100k calls).
+  const PAGE_ROWS = 500;
 
   // ---------- DOM helpers ----------
 
@@ -84,7 +86,7 @@
   }
 
   function dataTable({ id, caption, columns, rows, rowClass, detail, onRender }) {
-    const state = { column: null, direction: 1, filter: () => true, open: new Set() };
+    const state = { column: null, direction: 1, filter: () => true, open: new Set(), limit: PAGE_ROWS };
     const headers = columns.map((col, index) => header(col, index));
     const body = h('tbody');
     const table = h('table', { id, class: 'data' },
@@ -106,17 +108,32 @@
         if (i === index) th.setAttribute('aria-sort', state.direction > 0 ? 'ascending' : 'descending');
         else th.removeAttribute('aria-sort');
       });
-      render();
+      reset();
     }
 
+    // Large runs: the DOM holds at most `state.limit` rows; "Show more" adds a page.
     function render() {
       const visible = rows.map((row, index) => ({ row, index })).filter(({ row }) => state.filter(row));
       if (state.column !== null) {
         const col = columns[state.column];
         visible.sort((a, b) => compare(col.sort(a.row, a.index), col.sort(b.row, b.index)) * state.direction || a.index - b.index);
       }
-      body.replaceChildren(...visible.flatMap(({ row, index }) => rowNodes(row, index)));
-      if (onRender) onRender(visible.length, rows.length);
+      const shown = visible.slice(0, state.limit);
+      body.replaceChildren(...shown.flatMap(({ row, index }) => rowNodes(row, index)));
+      if (visible.length > shown.length) body.append(moreRow(visible.length - shown.length));
+      if (onRender) onRender(visible.length, rows.length, shown.length);
+    }
+
+    function moreRow(hidden) {
+      const step = Math.min(PAGE_ROWS, hidden);
+      const button = h('button', { type: 'button', class: 'more', onclick: () => { state.limit += PAGE_ROWS; render(); } },
+        `Show ${step} more (${hidden} not shown)`);
+      return h('tr', { class: 'more-row' }, h('td', { colspan: columns.length }, button));
+    }
+
+    function reset() {
+      state.limit = PAGE_ROWS;
+      render();
     }
 
     function rowNodes(row, index) {
@@ -157,7 +174,7 @@
     }
 
     render();
-    return { table, setFilter: (filter) => { state.filter = filter; render(); } };
+    return { table, setFilter: (filter) => { state.filter = filter; reset(); } };
   }
 
   // ---------- banners and summary cards ----------
@@ -394,7 +411,9 @@
     const table = dataTable({
       id: 'interactions-table', caption: 'Model calls', columns, rows: CALLS,
       rowClass: (c) => (c.error ? 'has-error' : ''), detail: callDetail,
-      onRender: (shown, total) => { count.value = `${shown} of ${total} calls`; },
+      onRender: (matching, total, shown) => {
+        count.value = `${matching} of ${total} calls` + (shown < matching ? ` (first ${shown} listed)` : '');
+      },
     });
     document.getElementById('interactions-table-wrap').append(table.table);
     wireFilters(table);
