@@ -6,11 +6,13 @@ through JSON (``model_dump_json`` / ``EvaluationResult.model_validate_json``).
 
 from __future__ import annotations
 
-from dataclasses import field
+from collections.abc import Callable
+from dataclasses import field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from sys import intern
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -96,6 +98,52 @@ class LLMInteraction:
     case_id: str | None = None
     error: str | None = None
 
+    @classmethod
+    def _trusted(
+        cls,
+        prompt: str,
+        response: str,
+        model: str,
+        tokens_used: int,
+        latency: float,
+        timestamp: datetime,
+        purpose: str,
+        metadata: PackedMetadata,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        provider: str | None,
+        operation: str,
+        trace_id: str,
+        span_id: str,
+        case_id: str | None,
+        error: str | None,
+    ) -> LLMInteraction:
+        """An interaction from values already of the field types (UTC timestamp), unvalidated.
+
+        For the converter of evaltrace's own spans, which builds every value
+        itself (``metadata`` already packed, see ``pack_metadata``): validation
+        was a fifth of the conversion's cost.
+        """
+        self = object.__new__(cls)
+        p0, p1, p2, p3, p4, p5, p6, _, p8, p9, p10, p11, p12, p13, p14, p15 = _slot_setters()
+        p0(self, prompt)
+        p1(self, response)
+        p2(self, model)
+        p3(self, tokens_used)
+        p4(self, latency)
+        p5(self, timestamp)
+        p6(self, purpose)
+        _METADATA_SLOT.__set__(self, metadata)
+        p8(self, input_tokens)
+        p9(self, output_tokens)
+        p10(self, provider)
+        p11(self, operation)
+        p12(self, trace_id)
+        p13(self, span_id)
+        p14(self, case_id)
+        p15(self, error)
+        return self
+
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
@@ -125,13 +173,13 @@ class LLMInteraction:
         its text sits in ``prompt``) when the prompt is more than one user
         message; otherwise the prompt is the one user message.
         """
-        raw = self.metadata.get("messages")
+        raw = _metadata_value(self, "messages")
         if raw is None:
             return [Message(role="user", content=self.prompt)]
         return [Message(role=role, content=self.prompt[start:end]) for role, start, end in raw]
 
     def _server(self) -> str | None:
-        address = self.metadata.get("server_address")
+        address = _metadata_value(self, "server_address")
         return address if isinstance(address, str) else None
 
     def model_dump(self, *, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
@@ -155,6 +203,210 @@ class LLMInteraction:
     def model_validate_json(cls, data: str | bytes) -> LLMInteraction:
         """Parse and validate JSON into an interaction."""
         return _interaction_adapter().validate_json(data)
+
+
+# ``metadata`` is kept packed (see below); the dataclass field is a property over its slot.
+_METADATA_SLOT: Any = LLMInteraction.__dict__["metadata"]
+
+
+class MessageLayout(tuple[Any, ...]):
+    """``metadata["messages"]`` of a prompt made by ``render_messages``, without its numbers.
+
+    ``(role, length, role, length, ..., role)``: each message's role and text
+    length but the last's, whose text runs to the end of the prompt. The
+    ``[role, start, end]`` offsets follow from it and the prompt's length, so
+    every judge call with the same system prompt shares one layout.
+    """
+
+    __slots__ = ()
+
+    def offsets(self, prompt_length: int) -> list[list[Any]]:
+        """``[role, start, end]`` per message."""
+        offsets: list[list[Any]] = []
+        position = 0
+        last = len(self) - 1
+        for index in range(0, len(self), 2):
+            role = self[index]
+            start = position + len(role) + 2  # "role: "
+            end = prompt_length if index == last else start + self[index + 1]
+            offsets.append([role, start, end])
+            position = end + 2  # the blank line between messages
+        return offsets
+
+    @classmethod
+    def of(cls, offsets: Any, prompt_length: int) -> MessageLayout | None:
+        """The layout of ``[role, start, end]`` offsets, or None if they are not that layout."""
+        if not isinstance(offsets, list) or not offsets:
+            return None
+        items: list[Any] = []
+        position = 0
+        for entry in offsets:
+            if not (isinstance(entry, list | tuple) and len(entry) == 3):
+                return None
+            role, start, end = entry
+            if not (isinstance(role, str) and type(start) is int and type(end) is int):
+                return None
+            if start != position + len(role) + 2 or end < start:
+                return None
+            items += (intern(role), end - start)
+            position = end + 2
+        if position - 2 != prompt_length:
+            return None
+        return cls(items[:-1])
+
+
+class StringList(tuple[str, ...]):
+    """A list of strings (``finish_reasons``) kept as a shareable tuple; unpacks to a list."""
+
+    __slots__ = ()
+
+
+class _WithResponseId(tuple[Any, ...]):
+    """``(pack, response_id)``: a call's own response id beside a pack shared with other calls."""
+
+    __slots__ = ()
+
+
+#: Packed metadata: ``(keys, value, value, ...)``, the keys a shared tuple.
+PackedMetadata = tuple[Any, ...]
+_RESPONSE_ID = "response_id"
+#: Distinct packs kept for sharing; the cache starts again when full, so it
+#: never holds more than this many packs of runs long gone.
+_SHARE_LIMIT = 1024
+_shared_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+_shared_packs: dict[tuple[Any, ...], PackedMetadata] = {}
+
+
+def pack_metadata(
+    metadata: dict[str, Any], prompt_length: int | None = None
+) -> PackedMetadata | dict[str, Any]:
+    """The compact form ``LLMInteraction`` keeps its metadata in.
+
+    A tuple of the values behind one shared tuple of keys; ``messages``
+    offsets that ``render_messages`` made become a ``MessageLayout``; lists of
+    strings become tuples. Identical packs (the same judge's calls: same
+    model, finish reasons, system prompt, attempt...) are one object. A dict
+    whose values cannot be packed losslessly is kept as it is.
+    """
+    values: list[Any] = [shared_keys(tuple(metadata))]
+    for key, value in metadata.items():
+        if type(value) is list:
+            if key == "messages" and prompt_length is not None:
+                layout = MessageLayout.of(value, prompt_length)
+                if layout is not None:
+                    value = layout
+            if type(value) is list and all(type(item) is str for item in value):
+                value = StringList(value)
+        values.append(value)
+    return share_packed(tuple(values))
+
+
+def shared_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple object per distinct key sequence."""
+    shared = _shared_keys.get(keys)
+    if shared is None:
+        if len(_shared_keys) >= _SHARE_LIMIT:
+            return keys
+        shared = _shared_keys[keys] = keys
+    return shared
+
+
+def share_packed(packed: PackedMetadata) -> PackedMetadata:
+    """One object for every identical pack (equal values of the same types).
+
+    A string ``response_id`` (one per call) is kept beside the shared rest.
+    """
+    keys = packed[0]
+    if _RESPONSE_ID in keys:
+        index = keys.index(_RESPONSE_ID) + 1
+        response_id = packed[index]
+        if type(response_id) is str:
+            common = _shared((*packed[:index], None, *packed[index + 1 :]))
+            return _WithResponseId((common, response_id))
+    return _shared(packed)
+
+
+def _shared(packed: PackedMetadata) -> PackedMetadata:
+    try:
+        signature = (packed, tuple(map(type, packed)))  # True == 1 == 1.0: types tell them apart
+        shared = _shared_packs.get(signature)
+    except TypeError:  # an unhashable value (a nested dict...): not shared
+        return packed
+    if shared is not None:
+        return shared
+    if len(_shared_packs) >= _SHARE_LIMIT:
+        _shared_packs.clear()
+    _shared_packs[signature] = packed
+    return packed
+
+
+def unpack_metadata(packed: PackedMetadata | dict[str, Any], prompt: str) -> dict[str, Any]:
+    """The metadata dict of a packed form, as it was given (a fresh dict unless kept unpacked)."""
+    kind = type(packed)
+    if kind is dict:
+        return packed
+    if kind is _WithResponseId:
+        metadata = unpack_metadata(packed[0], prompt)
+        metadata[_RESPONSE_ID] = packed[1]
+        return metadata
+    metadata = dict(zip(packed[0], packed[1:], strict=True))
+    for key, value in metadata.items():
+        kind = type(value)
+        if kind is MessageLayout:
+            metadata[key] = value.offsets(len(prompt))
+        elif kind is StringList:
+            metadata[key] = list(value)
+    return metadata
+
+
+def _metadata_value(interaction: LLMInteraction, key: str) -> Any:
+    """One metadata value without unpacking the rest."""
+    packed = _METADATA_SLOT.__get__(interaction)
+    if type(packed) is dict:
+        return packed.get(key)
+    if type(packed) is _WithResponseId:
+        packed, response_id = packed
+        if key == _RESPONSE_ID:
+            return response_id
+    keys = packed[0]
+    if key not in keys:
+        return None
+    value = packed[keys.index(key) + 1]
+    kind = type(value)
+    if kind is MessageLayout:
+        return value.offsets(len(interaction.prompt))
+    if kind is StringList:
+        return list(value)
+    return value
+
+
+def _get_metadata(self: LLMInteraction) -> dict[str, Any]:
+    return unpack_metadata(_METADATA_SLOT.__get__(self), self.prompt)
+
+
+def _set_metadata(self: LLMInteraction, value: dict[str, Any]) -> None:
+    try:
+        prompt_length: int | None = len(self.prompt)
+    except AttributeError:  # fields set out of order: offsets kept as they are
+        prompt_length = None
+    _METADATA_SLOT.__set__(self, pack_metadata(value, prompt_length))
+
+
+setattr(  # noqa: B010 - replaces the slot's descriptor on the class, keeping the slot
+    LLMInteraction,
+    "metadata",
+    property(
+        _get_metadata,
+        _set_metadata,
+        doc="Everything else about the call (a fresh dict on each access; kept packed).",
+    ),
+)
+
+
+@cache
+def _slot_setters() -> tuple[Callable[[Any, Any], None], ...]:
+    """The slots' own setters, in field order (faster than ``object.__setattr__`` by name)."""
+    return tuple(getattr(LLMInteraction, f.name).__set__ for f in fields(LLMInteraction))
 
 
 @cache

@@ -135,6 +135,45 @@ class Model:
         attempt: int,
         attributes: dict[str, Any] | None,
     ) -> Completion:
+        provider = self.provider
+        calls = current_telemetry().calls(in_process=provider.in_process)
+        if calls is None:  # content or events go to telemetry: the util's invocation
+            return await self._attempt_with_util(messages, params, purpose, attempt, attributes)
+        call = calls.start(
+            provider.name,
+            provider.model,
+            provider.operation,
+            provider.server_address,
+            provider.server_port,
+        )
+        end = _request_attributes(params, purpose, attempt, attributes)
+        try:
+            completion = await self._call(messages, params)
+        except BaseException as exc:
+            error = _as_provider_error(exc, self.retry.timeout)
+            if isinstance(error, ProviderError):
+                call.fail(end, messages, error.error_type, str(error))
+            else:
+                call.fail(end, messages, type(exc).__name__, type(exc).__name__)
+            raise error from None
+        call.stop(
+            _response_attributes(completion, end),
+            messages,
+            completion.text,
+            completion.response_model,
+            completion.input_tokens,
+            completion.output_tokens,
+        )
+        return completion
+
+    async def _attempt_with_util(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        purpose: str,
+        attempt: int,
+        attributes: dict[str, Any] | None,
+    ) -> Completion:
         invocation = self._start(messages, params, purpose, attempt, attributes)
         try:
             completion = await self._call(messages, params)
@@ -308,6 +347,45 @@ def describe_response(invocation: Any, completion: Completion, messages: Sequenc
     invocation.response_id = completion.response_id
     if completion.finish_reason:
         invocation.finish_reasons = [completion.finish_reason]
+
+
+def _request_attributes(
+    params: GenerationParams, purpose: str, attempt: int, attributes: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The attributes an own call's span ends with, before the response (as the util sets them)."""
+    end: dict[str, Any] = {}
+    if params.temperature is not None:
+        end[attr.REQUEST_TEMPERATURE] = params.temperature
+    if params.max_tokens is not None:
+        end[attr.REQUEST_MAX_TOKENS] = params.max_tokens
+    if params.stop:
+        end[attr.REQUEST_STOP_SEQUENCES] = list(params.stop)
+    if params.seed is not None:
+        end[attr.REQUEST_SEED] = params.seed
+    if params.json_schema is not None:
+        end[attr.OUTPUT_TYPE] = "json"
+    end[attr.PURPOSE] = purpose
+    end[attr.ATTEMPT] = attempt
+    if attributes:
+        end.update(attributes)
+    return end
+
+
+def _response_attributes(completion: Completion, end: dict[str, Any]) -> dict[str, Any]:
+    """``end`` plus the response and usage; the caller's own attributes keep the last word."""
+    response: dict[str, Any] = {}
+    if completion.finish_reason:
+        response[attr.RESPONSE_FINISH_REASONS] = [completion.finish_reason]
+    if completion.response_model is not None:
+        response[attr.RESPONSE_MODEL] = completion.response_model
+    if completion.response_id is not None:
+        response[attr.RESPONSE_ID] = completion.response_id
+    if completion.input_tokens is not None:
+        response[attr.USAGE_INPUT_TOKENS] = completion.input_tokens
+    if completion.output_tokens is not None:
+        response[attr.USAGE_OUTPUT_TOKENS] = completion.output_tokens
+    response.update(end)
+    return response
 
 
 def _as_provider_error(exc: BaseException, timeout: float | None) -> BaseException:

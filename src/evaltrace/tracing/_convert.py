@@ -11,11 +11,20 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode, format_span_id, format_trace_id
 
-from evaltrace.records import LLMInteraction, Message
+from evaltrace.records import (
+    LLMInteraction,
+    Message,
+    MessageLayout,
+    PackedMetadata,
+    StringList,
+    share_packed,
+    shared_keys,
+)
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._conventions import CallFields, read_call
+from evaltrace.tracing._span import OwnCallRecord
 
-__all__ = ["DEFAULT_PURPOSE", "render_messages", "span_to_interaction"]
+__all__ = ["DEFAULT_PURPOSE", "own_call_to_interaction", "render_messages", "span_to_interaction"]
 
 _CURRENT_CONVENTION = "gen_ai"
 
@@ -75,6 +84,59 @@ def span_to_interaction(
     )
 
 
+def own_call_to_interaction(
+    span: ReadableSpan, record: OwnCallRecord, *, purpose: str | None, case_id: str | None
+) -> LLMInteraction:
+    """``span_to_interaction`` for a span evaltrace opened itself (``OwnCall``): same result.
+
+    The attributes are read from the two plain dicts the span was given and
+    the content from the call, so nothing is parsed or probed; times, ids,
+    status and scope come from the finished span.
+    """
+    start, end, messages = record.start, record.end, record.messages
+    started = span.start_time or 0
+    finished = span.end_time or started
+    context = span.context
+    input_tokens = end.get(attr.USAGE_INPUT_TOKENS)
+    output_tokens = end.get(attr.USAGE_OUTPUT_TOKENS)
+    provider = start.get(attr.PROVIDER_NAME)
+    prompt, layout = _render_with_layout(messages)
+    return LLMInteraction._trusted(  # noqa: SLF001 - every value is built here, typed
+        prompt,
+        record.reply,
+        intern(str(start.get(attr.REQUEST_MODEL) or end.get(attr.RESPONSE_MODEL) or "")),
+        (input_tokens or 0) + (output_tokens or 0),
+        max(finished - started, 0) / 1e9,
+        datetime.fromtimestamp(started / 1e9, UTC),
+        intern(str(end.get(attr.PURPOSE) or purpose or DEFAULT_PURPOSE)),
+        _own_metadata(span, start, end, layout),
+        input_tokens,
+        output_tokens,
+        intern(str(provider)) if provider else None,
+        intern(str(start.get(attr.OPERATION_NAME) or "chat")),
+        _trace_hex(context.trace_id) if context else "",
+        format_span_id(context.span_id) if context else "",
+        _case_id(end.get(attr.CASE_ID), case_id),
+        _own_error(span, end),
+    )
+
+
+def _render_with_layout(messages: Sequence[Message]) -> tuple[str, MessageLayout | None]:
+    """``render_messages`` and the prompt's ``MessageLayout`` (None for one user message)."""
+    if len(messages) == 1 and messages[0].role == "user":
+        return messages[0].content, None
+    items: list[Any] = []
+    for message in messages:
+        items += (intern(message.role), len(message.content))
+    return "\n\n".join(f"{m.role}: {m.content}" for m in messages), _layout(tuple(items[:-1]))
+
+
+@lru_cache(maxsize=256)
+def _layout(items: tuple[Any, ...]) -> MessageLayout:
+    """One layout object per distinct layout (a judge's system prompt: one for all its calls)."""
+    return MessageLayout(items)
+
+
 def render_messages(messages: Sequence[Message]) -> str:
     """A readable prompt: the text alone for one user message, else ``role: text`` lines."""
     if len(messages) == 1 and messages[0].role == "user":
@@ -120,12 +182,53 @@ def _metadata(
     if call.response_id is not None:
         metadata["response_id"] = call.response_id
     if call.finish_reasons:
-        metadata["finish_reasons"] = _shared_list(tuple(call.finish_reasons))
+        metadata["finish_reasons"] = list(call.finish_reasons)
     for key, name in _COPIED_ATTRIBUTES.items():
         value = attributes.get(key)
         if value is not None:
             metadata[name] = intern(value) if isinstance(value, str) else value
     return metadata
+
+
+def _own_metadata(
+    span: ReadableSpan,
+    start: dict[str, Any],
+    end: dict[str, Any],
+    layout: MessageLayout | None,
+) -> PackedMetadata:
+    """``_metadata`` for an own call, packed: the same keys in the same order."""
+    keys: list[str] = ["content_captured"]
+    values: list[Any] = [True]
+    if span.instrumentation_scope is not None:
+        keys.append("instrumentation")
+        values.append(intern(span.instrumentation_scope.name))
+    if layout is not None:
+        keys.append("messages")
+        values.append(layout)
+    response_model = end.get(attr.RESPONSE_MODEL)
+    if response_model is not None:
+        keys.append("response_model")
+        values.append(intern(str(response_model)))
+    response_id = end.get(attr.RESPONSE_ID)
+    if response_id is not None:
+        keys.append("response_id")
+        values.append(str(response_id))
+    finish_reasons = end.get(attr.RESPONSE_FINISH_REASONS)
+    if finish_reasons:
+        keys.append("finish_reasons")
+        values.append(_shared_strings(tuple(finish_reasons)))
+    for key, name in _COPIED_ATTRIBUTES.items():
+        value = end.get(key, start.get(key))
+        if value is not None:
+            keys.append(name)
+            values.append(intern(value) if isinstance(value, str) else value)
+    return share_packed((shared_keys(tuple(keys)), *values))
+
+
+def _own_error(span: ReadableSpan, end: dict[str, Any]) -> str | None:
+    if span.status.status_code is not StatusCode.ERROR:
+        return None
+    return _error(span, end)
 
 
 def _error(span: ReadableSpan, attributes: dict[str, Any]) -> str | None:
@@ -139,9 +242,9 @@ def _error(span: ReadableSpan, attributes: dict[str, Any]) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _shared_list(items: tuple[str, ...]) -> list[str]:
-    """One list per distinct value (``["stop"]``...), shared by every interaction: read-only."""
-    return [intern(item) for item in items]
+def _shared_strings(items: tuple[str, ...]) -> StringList:
+    """One ``StringList`` per distinct value (``("stop",)``...), shared by every interaction."""
+    return StringList(intern(item) for item in items)
 
 
 def _case_id(own: Any, inherited: str | None) -> str | None:

@@ -14,12 +14,12 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
-from evaltrace.tracing._telemetry import Telemetry, telemetry_for_run
+from evaltrace.tracing._telemetry import Telemetry, telemetry_for_run, telemetry_variables
 
 __all__ = ["current_telemetry", "use_telemetry"]
 
 _KEY = otel_context.create_key("evaltrace-telemetry")
-_outside_runs: dict[int, Telemetry] = {}
+_outside_runs: dict[tuple[int, tuple[str | None, str | None]], Telemetry] = {}
 
 
 @contextmanager
@@ -43,7 +43,8 @@ def current_telemetry() -> Telemetry:
     if isinstance(telemetry, Telemetry):
         return telemetry
     provider = trace.get_tracer_provider()
-    key = id(provider) if isinstance(provider, SdkTracerProvider) else 0
+    # A telemetry reads the capture variables once: a change of them gets a new one.
+    key = (id(provider) if isinstance(provider, SdkTracerProvider) else 0, telemetry_variables())
     if key not in _outside_runs:
         _outside_runs[key] = telemetry_for_run("outside-run", "none")
     return _outside_runs[key]

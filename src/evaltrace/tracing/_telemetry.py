@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -11,14 +12,16 @@ from collections.abc import Callable
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.util.genai.environment_variables import OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.tracing._batch import BoundedBatchSpanProcessor
-from evaltrace.tracing._content import content_mode
+from evaltrace.tracing._content import CAPTURE_CONTENT_ENV, content_mode
 from evaltrace.tracing._kind import InternalKindTracerProvider
 from evaltrace.tracing._sampling import RecordingTracerProvider
+from evaltrace.tracing._span import CallTracer
 from evaltrace.tracing.export import build_metric_readers, build_resource, build_span_exporters
 from evaltrace.tracing.processor import InteractionCollector
 
@@ -63,6 +66,8 @@ class Telemetry:
         self.owned = owned
         self._exporters = exporters or []
         self._handlers: dict[_HandlerKey, TelemetryHandler] = {}
+        self._calls: dict[bool, CallTracer | None] = {}
+        self._own_spans = own_spans_allowed()
         self._lock = threading.Lock()
         from evaltrace._version import __version__
 
@@ -92,6 +97,33 @@ class Telemetry:
             if key not in handlers:
                 handlers[key] = self._new_handler(in_process, mode)
             return handlers[key]
+
+    def calls(self, *, in_process: bool = False) -> CallTracer | None:
+        """evaltrace's own call spans (``OwnCall``); None when the util must emit them.
+
+        None when the capture mode puts message content on spans or events, or
+        when GenAI events are asked for: the util's invocation (``handler``)
+        serialises content and emits events. The variables are read when the
+        telemetry is made (once per run).
+        """
+        try:
+            return self._calls[in_process]
+        except KeyError:
+            pass
+        calls = None
+        if self._own_spans:
+            handler = self.handler(in_process=in_process)
+            # The util handler's own tracer and instruments: same scope, same metric streams.
+            instruments = handler._instruments  # noqa: SLF001
+            calls = CallTracer(
+                handler._tracer,  # noqa: SLF001
+                instruments.operation_duration,
+                instruments.token_usage,
+                self.collector,
+            )
+        with self._lock:
+            self._calls[in_process] = calls
+        return calls
 
     async def flush(self, deadline: float = FLUSH_DEADLINE) -> bool:
         """Push finished spans and metrics out, waiting at most ``deadline`` seconds.
@@ -130,6 +162,19 @@ class Telemetry:
         self.tracer_provider.shutdown()
         if isinstance(self.meter_provider, SdkMeterProvider):
             self.meter_provider.shutdown()
+
+
+def telemetry_variables() -> tuple[str | None, str | None]:
+    """The variables that decide who emits evaltrace's call spans (see ``own_spans_allowed``)."""
+    return os.environ.get(CAPTURE_CONTENT_ENV), os.environ.get(
+        OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT
+    )
+
+
+def own_spans_allowed() -> bool:
+    """True when evaltrace may emit its call spans itself: no content and no events in telemetry."""
+    events = (telemetry_variables()[1] or "").strip().lower() == "true"
+    return content_mode() is ContentCapturingMode.NO_CONTENT and not events
 
 
 def telemetry_for_run(

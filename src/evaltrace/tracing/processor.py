@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -25,7 +25,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from evaltrace.records import LLMInteraction, Message
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._conventions import is_inference
-from evaltrace.tracing._convert import span_to_interaction
+from evaltrace.tracing._convert import own_call_to_interaction, span_to_interaction
+from evaltrace.tracing._span import OwnCallRecord
 
 __all__ = ["InteractionCollector", "RunSink"]
 
@@ -61,8 +62,7 @@ class RunSink:
         return sorted(found, key=lambda i: i.timestamp)
 
 
-@dataclass(frozen=True, slots=True)
-class _Route:
+class _Route(NamedTuple):  # a tuple: made for every span of a run, cheaply
     sink: RunSink
     case_id: str | None
     purpose: str | None
@@ -75,7 +75,7 @@ class InteractionCollector(SpanProcessor):
     def __init__(self) -> None:
         self._runs: dict[str, RunSink] = {}
         self._routes: dict[int, _Route] = {}
-        self._content: dict[int, tuple[Sequence[Message], Sequence[Message]]] = {}
+        self._content: dict[int, tuple[Sequence[Message], Sequence[Message]] | OwnCallRecord] = {}
 
     def open_run(self, run_id: str) -> RunSink:
         """Start collecting for a run whose root span carries ``evaltrace.run.id = run_id``."""
@@ -110,6 +110,11 @@ class InteractionCollector(SpanProcessor):
         if span_id in self._routes:
             self._content[span_id] = (inputs, outputs)
 
+    def attach_own(self, span_id: int, record: OwnCallRecord) -> None:
+        """Keep what the interaction of one of evaltrace's own calls needs until its span ends."""
+        if span_id in self._routes:
+            self._content[span_id] = record
+
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Follow the span if it is a run's root or descends from a followed span."""
         try:
@@ -135,10 +140,11 @@ class InteractionCollector(SpanProcessor):
         return True
 
     def _follow(self, span: Span) -> None:
+        context = span.parent
+        parent = self._routes.get(context.span_id) if context is not None else None
         attributes = span.attributes or {}
-        run_id = attributes.get(attr.RUN_ID)
-        parent = self._routes.get(span.parent.span_id) if span.parent is not None else None
         if parent is None:
+            run_id = attributes.get(attr.RUN_ID)
             sink = self._runs.get(str(run_id)) if run_id is not None else None
             if sink is None:
                 return
@@ -156,14 +162,22 @@ class InteractionCollector(SpanProcessor):
         span_id = span.context.span_id
         route = self._routes.pop(span_id, None)
         content = self._content.pop(span_id, None)
-        if route is None or not is_inference(span.attributes or {}):
+        if route is None:
+            return
+        own = isinstance(content, OwnCallRecord)  # evaltrace's own call: known to be inference
+        if not own and not is_inference(span.attributes or {}):
             return
         if self._inside_another_call(span, route):
             route.sink.nested_calls += 1
             return
-        interaction = span_to_interaction(
-            span, purpose=route.purpose, case_id=route.case_id, content=content
-        )
+        if isinstance(content, OwnCallRecord):
+            interaction = own_call_to_interaction(
+                span, content, purpose=route.purpose, case_id=route.case_id
+            )
+        else:
+            interaction = span_to_interaction(
+                span, purpose=route.purpose, case_id=route.case_id, content=content
+            )
         route.sink.add(interaction)
 
     def _inside_another_call(self, span: ReadableSpan, route: _Route) -> bool:

@@ -1,0 +1,211 @@
+"""evaltrace's own call spans (``OwnCall``) are the spans opentelemetry-util-genai emits.
+
+Without content capture, ``Model`` opens its spans itself (one attribute dict at
+start, one at end); with content on spans the util's invocation does. Both must
+give the same span, the same metrics and the same interaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util.genai.handler import TelemetryHandler
+
+from evaltrace import (
+    Case,
+    Completion,
+    GenerationParams,
+    LLMInteraction,
+    Message,
+    ProviderError,
+    RetryPolicy,
+    ScriptedProvider,
+    SemanticSimilarity,
+    evaluate,
+)
+from evaltrace.providers import Model
+from evaltrace.tracing import _attributes as attr
+from evaltrace.tracing._convert import own_call_to_interaction, span_to_interaction
+from evaltrace.tracing._span import OwnCallRecord
+
+from ._helpers import inference_spans
+
+JUDGE_REPLY = '{"score": 0.8, "explanation": "close enough"}'
+_CONTENT_KEYS = {attr.INPUT_MESSAGES, attr.OUTPUT_MESSAGES, attr.SYSTEM_INSTRUCTIONS}
+
+
+class RemoteProvider(ScriptedProvider):
+    """A scripted provider that looks remote: CLIENT spans, a server address."""
+
+    name = "openai"
+    in_process = False
+    server_address = "llm.example"
+    server_port = 8443
+
+
+def _reply(messages: Sequence[Message]) -> Completion:
+    return Completion(
+        text=JUDGE_REPLY,
+        input_tokens=12,
+        output_tokens=7,
+        response_model="judge-2025",
+        response_id="resp-1",
+        finish_reason="stop",
+    )
+
+
+async def _spans_and_metrics(
+    monkeypatch: pytest.MonkeyPatch, mode: str | None, judge: Any
+) -> tuple[list[ReadableSpan], dict[str, list[Any]], list[LLMInteraction]]:
+    if mode is not None:
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    result = await evaluate(
+        [Case(input="q", output="a", expected="a")],
+        [SemanticSimilarity()],
+        judge=judge,
+        tracer_provider=provider,
+        meter_provider=MeterProvider(metric_readers=[reader]),
+    )
+    data = reader.get_metrics_data()
+    points = {
+        metric.name: sorted(
+            (dict(p.attributes or {}) for p in metric.data.data_points), key=lambda a: sorted(a)
+        )
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    return inference_spans(exporter.get_finished_spans()), points, result.interactions
+
+
+def _span_shape(span: ReadableSpan) -> dict[str, Any]:
+    attributes = {k: v for k, v in (span.attributes or {}).items() if k not in _CONTENT_KEYS}
+    scope = span.instrumentation_scope
+    return {
+        "name": span.name,
+        "kind": span.kind,
+        "status": (span.status.status_code, span.status.description),
+        "attributes": attributes,
+        "events": [e.name for e in span.events],
+        "scope": (scope.name, scope.version, scope.schema_url) if scope else None,
+    }
+
+
+@pytest.mark.parametrize("remote", [True, False])
+@pytest.mark.parametrize("fails", [False, True])
+async def test_own_span_equals_the_util_span(
+    monkeypatch: pytest.MonkeyPatch, remote: bool, fails: bool
+) -> None:
+    def judge() -> Model:
+        reply: Any = (
+            ProviderError("upstream said no", retryable=False, error_type="Upstream")
+            if fails
+            else _reply
+        )
+        scripted = RemoteProvider(reply) if remote else ScriptedProvider(reply)
+        return Model(scripted, retry=RetryPolicy(max_attempts=1))
+
+    own_spans, own_metrics, own_calls = await _spans_and_metrics(monkeypatch, None, judge())
+    util_spans, util_metrics, util_calls = await _spans_and_metrics(
+        monkeypatch, "SPAN_ONLY", judge()
+    )
+    assert len(own_spans) == len(util_spans) == 1
+    assert attr.INPUT_MESSAGES not in (own_spans[0].attributes or {})
+    assert attr.INPUT_MESSAGES in (util_spans[0].attributes or {})  # the util emitted that one
+    assert [_span_shape(s) for s in own_spans] == [_span_shape(s) for s in util_spans]
+    assert own_metrics == util_metrics
+    assert "gen_ai.client.operation.duration" in own_metrics
+    assert bool(own_metrics.get("gen_ai.client.token.usage")) is not fails
+    strip = {"latency", "timestamp", "trace_id", "span_id"}
+    assert [c.model_dump() | dict.fromkeys(strip) for c in own_calls] == [
+        c.model_dump() | dict.fromkeys(strip) for c in util_calls
+    ]
+
+
+async def test_own_conversion_equals_the_generic_conversion(
+    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    records: list[OwnCallRecord] = []
+    result = await evaluate(
+        [Case(input="q", output="a", expected="a")],
+        [SemanticSimilarity()],
+        judge=RemoteProvider(_reply),
+        tracer_provider=tracer_provider,
+    )
+    (span,) = inference_spans(span_exporter.get_finished_spans())
+    (interaction,) = result.interactions
+    messages = interaction.messages
+    reply = [Message(role="assistant", content=interaction.response)]
+    generic = span_to_interaction(span, case_id="0", content=(messages, reply))
+    assert interaction == generic
+    attributes = dict(span.attributes or {})
+    start_keys = (attr.OPERATION_NAME, attr.PROVIDER_NAME, attr.REQUEST_MODEL)
+    start = {k: attributes.pop(k) for k in (*start_keys, attr.SERVER_ADDRESS, attr.SERVER_PORT)}
+    records.append(OwnCallRecord(start, attributes, messages, interaction.response))
+    assert own_call_to_interaction(span, records[0], purpose=None, case_id="0") == generic
+
+
+async def test_an_inner_util_instrumentation_fills_what_evaltrace_did_not_set(
+    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    """An instrumentation built on the util inside our call publishes into our span."""
+    handler = TelemetryHandler(tracer_provider=tracer_provider)
+
+    def instrumented_sdk_call(messages: Sequence[Message]) -> Completion:
+        inner = handler.inference("openai", request_model="inner-model")
+        inner.top_p = 0.5
+        inner.response_model_name = "inner-response-model"
+        inner.attributes["openai.api.type"] = "chat_completions"
+        inner.stop()
+        return Completion(text=JUDGE_REPLY, input_tokens=3, output_tokens=4)
+
+    result = await evaluate(
+        [Case(input="q", output="a", expected="a")],
+        [SemanticSimilarity()],
+        judge=RemoteProvider(instrumented_sdk_call),
+        tracer_provider=tracer_provider,
+    )
+    (span,) = inference_spans(span_exporter.get_finished_spans())  # the inner one was suppressed
+    attributes = span.attributes or {}
+    assert attributes[attr.REQUEST_MODEL] == "scripted-model"  # ours wins
+    assert attributes[attr.REQUEST_TOP_P] == 0.5  # filled in from the inner call
+    assert attributes[attr.RESPONSE_MODEL] == "inner-response-model"
+    assert attributes["openai.api.type"] == "chat_completions"
+    assert len(result.interactions) == 1
+
+
+async def test_request_parameters_and_caller_attributes_end_the_span(
+    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    model = Model(RemoteProvider(_reply))
+
+    async def task(question: str) -> str:
+        params = GenerationParams(temperature=0.3, max_tokens=50, stop=("\n",), seed=7)
+        completion = await model.complete(
+            question, params=params, attributes={attr.METRIC_NAME: "custom", "app.tag": "x"}
+        )
+        return completion.text
+
+    result = await evaluate([Case(input="q")], task=task, tracer_provider=tracer_provider)
+    (span,) = inference_spans(span_exporter.get_finished_spans())
+    attributes = span.attributes or {}
+    assert attributes[attr.REQUEST_TEMPERATURE] == 0.3
+    assert attributes[attr.REQUEST_MAX_TOKENS] == 50
+    assert attributes[attr.REQUEST_STOP_SEQUENCES] == ("\n",)
+    assert attributes[attr.REQUEST_SEED] == 7
+    assert attributes["app.tag"] == "x"
+    (call,) = result.interactions
+    assert call.metadata["metric"] == "custom"
+    assert call.metadata["temperature"] == 0.3
+    assert call.metadata["server_address"] == "llm.example"
