@@ -49,6 +49,26 @@ def _verdict(messages: Any) -> str:
     return VERDICT.replace("0.8", f"0.{len(messages[-1].content) % 9 + 1}")
 
 
+def _verdict_with_id() -> Any:
+    """``_verdict`` with usage and a distinct 38-character response id, as from the OpenAI API."""
+    from evaltrace import Completion
+
+    counter = iter(range(10**9))
+
+    def reply(messages: Any) -> Completion:
+        text = _verdict(messages)
+        return Completion(
+            text=text,
+            input_tokens=sum(len(m.content.split()) for m in messages),
+            output_tokens=len(text.split()),
+            response_model="scripted-model",
+            response_id=f"chatcmpl-{next(counter):029d}",
+            finish_reason="stop",
+        )
+
+    return reply
+
+
 def _filler(i: int, size: int) -> str:
     words = f"case {i} asks about the quarterly revenue of the company and its growth "
     return (words * (size // len(words) + 1))[:size]
@@ -84,9 +104,10 @@ def traced() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-async def interactions_held(n: int) -> dict[str, Any]:
+async def interactions_held(n: int, response_ids: bool = False) -> dict[str, Any]:
     provider = TracerProvider()
-    judge = ScriptedProvider(_verdict)  # a new reply string per call, as from a real judge
+    # A new reply string per call, as from a real judge (and its response id if asked).
+    judge = ScriptedProvider(_verdict_with_id() if response_ids else _verdict)
     tracemalloc.start()
     before = traced()
     cases = build_cases(n)
@@ -146,9 +167,9 @@ def breakdown(interactions: list[LLMInteraction]) -> dict[str, int]:
         fields = _fields(interaction)
         add("prompt text", fields["prompt"])
         add("response text", fields["response"])
-        # [role, start, end] offsets into the prompt (no second copy of the text).
-        add("metadata['messages'] offsets", fields["metadata"].get("messages", []))
-        add("metadata (other keys and values)", fields["metadata"])
+        # The metadata as held: a packed tuple, shared between calls when identical
+        # (each shared object counted once, by the first interaction that has it).
+        add("metadata (packed; shared packs counted once)", _stored_metadata(interaction))
         add("timestamp datetime", fields["timestamp"])
         add("trace_id + span_id hex", fields["trace_id"])
         add("trace_id + span_id hex", fields["span_id"])
@@ -164,9 +185,17 @@ def breakdown(interactions: list[LLMInteraction]) -> dict[str, int]:
 
 
 def _fields(interaction: LLMInteraction) -> dict[str, Any]:
-    """Field values of an interaction, whether it is a pydantic model or a slotted dataclass."""
+    """Field values of an interaction as held (``metadata`` packed, not the dict it reads as)."""
     names = getattr(type(interaction), "__slots__", None) or list(vars(interaction))
-    return {name: getattr(interaction, name) for name in names if not name.startswith("__")}
+    values = {name: getattr(interaction, name) for name in names if not name.startswith("__")}
+    values["metadata"] = _stored_metadata(interaction)
+    return values
+
+
+def _stored_metadata(interaction: LLMInteraction) -> Any:
+    from evaltrace.records import _METADATA_SLOT
+
+    return _METADATA_SLOT.__get__(interaction)
 
 
 async def sequential_runs(runs: int) -> dict[str, Any]:
@@ -198,8 +227,8 @@ async def sequential_runs(runs: int) -> dict[str, Any]:
     }
 
 
-async def main(n: int, runs: int) -> None:
-    held = await interactions_held(n)
+async def main(n: int, runs: int, response_ids: bool) -> None:
+    held = await interactions_held(n, response_ids)
     rows = [
         ["interactions", f"{held['interactions']:,}"],
         ["prompt / response chars (each)", f"{held['prompt_chars']} / {held['response_chars']}"],
@@ -230,5 +259,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--interactions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument(
+        "--response-ids", action="store_true", help="judge replies carry a response id each"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.interactions, args.runs))
+    asyncio.run(main(args.interactions, args.runs, args.response_ids))

@@ -1,11 +1,15 @@
 """P1: tracing overhead of one model call, evaltrace vs the bare OpenTelemetry SDK.
 
 evaltrace: ``Model.complete`` inside a run (``evaluate`` with one case whose task
-loops over the calls). Each call opens an inference span through
-opentelemetry-util-genai with the GenAI semconv attributes, hands its messages
-to the collector via the completion hook, and on end the InteractionCollector
-converts the span to an ``LLMInteraction``; spans are exported through an SDK
-``BatchSpanProcessor`` to an exporter that does nothing.
+loops over the calls). Each call takes a concurrency slot, opens its inference
+span with the GenAI semconv attributes (``OwnCall``; opentelemetry-util-genai's
+invocation when content capture is on), runs the provider under the per-attempt
+timeout, hands its messages to the collector, and on end the
+InteractionCollector converts the span to an ``LLMInteraction``; spans are
+exported through an SDK ``BatchSpanProcessor`` to an exporter that does nothing.
+Also measured: the tracing path alone, the same inside a run without
+``Model``'s slot, retry loop and timeout (span + semconv attributes +
+interaction conversion + batch export, around the same provider call).
 
 bare: the same ScriptedProvider call wrapped in one span started with the SDK
 tracer, carrying exactly the attributes evaltrace's span carries (copied from a
@@ -115,6 +119,41 @@ async def run_evaltrace(calls: int, provider: TracerProvider) -> float:
     return measured[0] / calls * 1e6
 
 
+async def run_tracing_path(calls: int, provider: TracerProvider) -> float:
+    """µs per call of the tracing path alone: ``OwnCall`` around the provider call, in a run."""
+    from evaltrace.providers._model import _request_attributes, _response_attributes
+    from evaltrace.tracing import current_telemetry
+
+    scripted = ScriptedProvider(REPLY)
+    messages = [Message(role="system", content=SYSTEM), Message(role="user", content=PROMPT)]
+    params = GenerationParams()
+    measured: list[float] = []
+
+    async def task(question: str) -> str:
+        tracer = current_telemetry().calls(in_process=scripted.in_process)
+        assert tracer is not None, "content capture is on: the util emits the spans"
+        started = time.perf_counter()
+        for _ in range(calls):
+            call = tracer.start(scripted.name, scripted.model, scripted.operation, None, None)
+            end = _request_attributes(params, "task", 1, None)
+            completion = await scripted.complete(messages, params)
+            call.stop(
+                _response_attributes(completion, end),
+                messages,
+                completion.text,
+                completion.response_model,
+                completion.input_tokens,
+                completion.output_tokens,
+            )
+        measured.append(time.perf_counter() - started)
+        return "done"
+
+    result = await evaluate([Case(input=PROMPT)], task=task, tracer_provider=provider)
+    assert len(result.interactions) == calls, len(result.interactions)
+    scripted.calls.clear()
+    return measured[0] / calls * 1e6
+
+
 def bare_runner(
     name: str, start: dict[str, object], end: dict[str, object], provider: TracerProvider
 ) -> Callable[[int, bool], Awaitable[float]]:
@@ -156,12 +195,20 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
     bare = bare_runner(name, start, end, bare_provider)
     # Warm up every path once.
     await run_evaltrace(500, et_provider)
+    await run_tracing_path(500, et_provider)
     await bare(500, True)
     await run_provider_only(500)
-    samples: dict[str, list[float]] = {"evaltrace": [], "bare+call": [], "bare": [], "call": []}
+    samples: dict[str, list[float]] = {
+        "evaltrace": [],
+        "tracing path": [],
+        "bare+call": [],
+        "bare": [],
+        "call": [],
+    }
     for _ in range(rounds):
         samples["bare+call"].append(await bare(calls, True))
         samples["evaltrace"].append(await run_evaltrace(calls, et_provider))
+        samples["tracing path"].append(await run_tracing_path(calls, et_provider))
         samples["bare"].append(await bare(calls, False))
         samples["call"].append(await run_provider_only(calls))
     et_provider.force_flush()
@@ -169,15 +216,22 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
     med = {k: median(v) for k, v in samples.items()}
     rows = [
         ["evaltrace Model.complete in a run", f"{med['evaltrace']:.1f}"],
+        ["evaltrace tracing path (OwnCall + conversion) in a run", f"{med['tracing path']:.1f}"],
         ["bare SDK span around the same call", f"{med['bare+call']:.1f}"],
         ["bare SDK span alone", f"{med['bare']:.1f}"],
         ["ScriptedProvider call alone", f"{med['call']:.1f}"],
     ]
     ratio = med["evaltrace"] / med["bare+call"]
+    path_ratio = med["tracing path"] / med["bare+call"]
     tracing_only = (med["evaltrace"] - med["call"]) / med["bare"]
+    per_round = sorted(
+        e / b for e, b in zip(samples["evaltrace"], samples["bare+call"], strict=True)
+    )
     print(f"span: {name!r}, {len(start) + len(end)} attributes; {calls} calls x {rounds} rounds")
     print(table(rows, ["per call", "µs (median)"]))
     print(f"ratio evaltrace / bare span around the call: {ratio:.2f}x (target <= 1.3x)")
+    print(f"  per-round ratios: {per_round[0]:.2f}x .. {per_round[-1]:.2f}x")
+    print(f"ratio tracing path / bare span around the call: {path_ratio:.2f}x")
     print(f"ratio of tracing cost alone ((evaltrace - call) / bare span): {tracing_only:.2f}x")
     print(f"spans exported to the no-op exporter: {et_exporter.spans} / {bare_exporter.spans}")
     save(
@@ -188,6 +242,7 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
             "samples_us": samples,
             "median_us": med,
             "ratio": ratio,
+            "tracing_path_ratio": path_ratio,
             "tracing_only_ratio": tracing_only,
         },
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 from opentelemetry.util.genai.types import Error, InputMessage, OutputMessage, TextPart
@@ -298,8 +299,14 @@ def _concurrency(provider: object, requested: int | None) -> int:
 def _messages(prompt: str | Sequence[Message], system: str | None) -> list[Message]:
     messages = [Message(role="user", content=prompt)] if isinstance(prompt, str) else list(prompt)
     if system is not None:
-        messages.insert(0, Message(role="system", content=system))
+        messages.insert(0, _system_message(system))
     return messages
+
+
+@lru_cache(maxsize=64)
+def _system_message(system: str) -> Message:
+    """One (frozen) message per system prompt: a judge sends the same one with every call."""
+    return Message(role="system", content=system)
 
 
 def content_for_interaction(
