@@ -46,7 +46,7 @@ servers: $(SERVERS_VENV)/.installed
 chromium: $(CHROMIUM)
 
 demo: $(VENV)/.installed-local
-	$(VENV)/bin/evaltrace demo
+	$(VENV)/bin/evaltrace demo --report report.html
 
 test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed $(CHROMIUM)
 	EVALTRACE_SERVERS_VENV=$(abspath $(SERVERS_VENV)) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
