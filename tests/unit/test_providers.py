@@ -118,3 +118,59 @@ async def test_concurrent_rejections_step_down_one_format_only() -> None:
     assert "json_object" in server.formats  # the schema-carrying fallback was not skipped
     provider = model.provider
     assert provider._json_format == 1  # json_object with schema  # noqa: SLF001
+
+
+# --- chat.completion bodies read as plain JSON -------------------------------------------
+
+
+def _answering(response: httpx2.Response) -> OpenAIProvider:
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(lambda request: response))
+    return OpenAIProvider("m", base_url="http://127.0.0.1:9/v1", http_client=client)
+
+
+async def test_a_completion_is_read_from_the_json_body() -> None:
+    provider = _answering(httpx2.Response(200, json=chat_completion_body("Paris", model="m-1")))
+    completion = await provider.complete([], GenerationParams())
+    assert (completion.text, completion.input_tokens, completion.output_tokens) == ("Paris", 11, 5)
+    assert (completion.response_model, completion.response_id) == ("m-1", "chatcmpl-test123")
+    assert completion.finish_reason == "stop"
+
+
+async def test_content_parts_and_odd_usage_are_read_leniently() -> None:
+    body = chat_completion_body("x")
+    body["choices"][0]["message"]["content"] = [
+        {"type": "text", "text": "Par"},
+        {"type": "image_url", "image_url": {"url": "data:,"}},
+        {"type": "text", "text": "is"},
+    ]
+    body["usage"] = {"prompt_tokens": "11", "completion_tokens": True}
+    del body["model"]
+    completion = await _answering(httpx2.Response(200, json=body)).complete([], GenerationParams())
+    assert completion.text == "Paris"
+    assert (completion.input_tokens, completion.output_tokens, completion.response_model) == (
+        None,
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("response", "error_type"),
+    [
+        (httpx2.Response(200, json={"choices": []}), "EmptyResponse"),
+        (httpx2.Response(200, json={"object": "chat.completion"}), "EmptyResponse"),
+        (httpx2.Response(200, json={"choices": ["Paris"]}), "EmptyResponse"),
+        (httpx2.Response(200, json=["not", "an", "object"]), "MalformedResponse"),
+        (httpx2.Response(200, text="<html>gateway</html>"), "MalformedResponse"),
+        (
+            httpx2.Response(200, text="{oops", headers={"content-type": "application/json"}),
+            "JSONDecodeError",
+        ),
+    ],
+)
+async def test_bodies_that_are_not_a_completion_are_retryable_errors(
+    response: httpx2.Response, error_type: str
+) -> None:
+    with pytest.raises(ProviderError) as info:
+        await _answering(response).complete([], GenerationParams())
+    assert info.value.retryable and info.value.error_type == error_type

@@ -23,6 +23,7 @@ _DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # shared judge's structured output off for good.
 _JSON_FORMATS = ("json_schema", "json_object_with_schema", "json_object", "none")
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+_CHAT_PATH = "/chat/completions"
 
 
 class OpenAIProvider:
@@ -31,6 +32,12 @@ class OpenAIProvider:
     With ``base_url`` (or ``OPENAI_BASE_URL``) it talks to any OpenAI-compatible
     server, and no API key is needed. The SDK's own retries are off: evaltrace
     retries, so that every attempt is a span.
+
+    Requests go through the client's generic ``post`` with the JSON body as
+    built here, and the reply is read as plain JSON: the SDK's typed request
+    transform and response models cost a third of the client's CPU per call
+    and carry nothing a ``Completion`` needs (see docs/benchmarks.md, P2).
+    Status, timeout and connection errors are the SDK's own, as with ``create``.
     """
 
     name = "openai"
@@ -79,14 +86,15 @@ class OpenAIProvider:
         request = self._request(messages, params)
         structured = "response_format" in request
         try:
-            response = await self._client.chat.completions.create(**request)
+            body = await self._client.post(_CHAT_PATH, body=request, cast_to=object)
         except Exception as exc:
             raise self._provider_error(
                 exc, structured=structured, used_format=used_format
             ) from None
+        completion = _completion(body)
         if structured:
             self._format_worked, self._format_500s = True, 0
-        return _completion(response)
+        return completion
 
     async def stream(
         self, messages: Sequence[Message], params: GenerationParams
@@ -200,21 +208,52 @@ class OpenAIProvider:
         return True
 
 
-def _completion(response: Any) -> Completion:
-    if not getattr(response, "choices", None):
+def _completion(body: Any) -> Completion:
+    """A chat.completion JSON body as a ``Completion``; a body that is not one is retryable."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise ProviderError(
+            f"the server answered with a body that is not a JSON object: {str(body)[:200]!r}",
+            retryable=True,
+            error_type="MalformedResponse",
+        )
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise ProviderError(
             "the server answered with no choices", retryable=True, error_type="EmptyResponse"
         )
-    choice = response.choices[0]
-    usage = getattr(response, "usage", None)
+    choice = choices[0]
+    message = choice.get("message")
+    usage = body.get("usage")
+    usage = usage if isinstance(usage, dict) else {}
     return Completion(
-        text=choice.message.content or "",
-        input_tokens=getattr(usage, "prompt_tokens", None),
-        output_tokens=getattr(usage, "completion_tokens", None),
-        response_model=getattr(response, "model", None),
-        response_id=getattr(response, "id", None),
-        finish_reason=choice.finish_reason,
+        text=_text(message.get("content") if isinstance(message, dict) else None),
+        input_tokens=_count(usage.get("prompt_tokens")),
+        output_tokens=_count(usage.get("completion_tokens")),
+        response_model=_string(body.get("model")),
+        response_id=_string(body.get("id")),
+        finish_reason=_string(choice.get("finish_reason")),
     )
+
+
+def _text(content: Any) -> str:
+    """Message content: a string, or (some servers) a list of ``{"type": "text"}`` parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text") or ""
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _stream_chunk(chunk: Any) -> StreamChunk:
