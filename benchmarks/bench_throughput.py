@@ -2,13 +2,17 @@
 
 1,000 cases, each one task call and one judge call, at concurrency 8, 32 and 64:
 
-* raw       an ``openai.AsyncOpenAI`` loop making the same 2,000 calls (task then
-            judge per case, the same request bodies: system prompt, rendered rubric,
-            ``response_format`` json_schema) under an ``asyncio.Semaphore``;
+* raw       an ``openai.AsyncOpenAI`` loop making the same 2,000 calls with
+            ``chat.completions.create`` (task then judge per case, the same request
+            bodies: system prompt, rendered rubric, ``response_format`` json_schema)
+            under an ``asyncio.Semaphore``: the baseline of the targets;
+* raw (post) the same loop through the client's generic ``post``, replies read as
+            plain JSON: the HTTP path evaltrace's provider takes, so that
+            evaltrace / raw (post) is what evaltrace itself adds;
 * evaltrace ``evaluate(cases, [SemanticSimilarity()], task="openai:bench-task",
             judge="openai:bench-judge", max_concurrency=c)`` with ``OPENAI_BASE_URL``
-            pointing at nginx (the models evaltrace builds for strings keep their
-            default per-model limit of 16 calls in flight);
+            pointing at nginx (the models evaltrace builds for strings follow
+            ``max_concurrency``);
 * evaltrace, models sized  the same, with ``Model(OpenAIProvider(...), max_concurrency=c)``
             for task and judge, so only ``max_concurrency`` limits the run;
 * pydantic-evals  ``Dataset.evaluate`` with an ``LLMJudge`` evaluator, in its own venv
@@ -59,8 +63,14 @@ def cases(n: int) -> list[Case]:
     ]
 
 
-async def run_raw(base_url: str, dataset: list[Case], concurrency: int) -> float:
-    """The same calls with the bare SDK; returns wall seconds."""
+async def run_raw(
+    base_url: str, dataset: list[Case], concurrency: int, *, lean: bool = False
+) -> float:
+    """The same calls with the bare SDK; returns wall seconds.
+
+    ``lean``: through the client's generic ``post`` with the reply read as plain
+    JSON (the path evaltrace's provider takes) instead of ``chat.completions.create``.
+    """
     from openai import AsyncOpenAI
 
     task_client = AsyncOpenAI(base_url=f"{base_url}/v1", api_key="test", max_retries=0, timeout=60)
@@ -68,13 +78,22 @@ async def run_raw(base_url: str, dataset: list[Case], concurrency: int) -> float
     slots = asyncio.Semaphore(concurrency)
     scores: list[float] = []
 
+    async def chat(client: AsyncOpenAI, **request: Any) -> str:
+        if lean:
+            body: Any = await client.post("/chat/completions", body=request, cast_to=object)
+            return str(body["choices"][0]["message"]["content"] or "")
+        reply = await client.chat.completions.create(**request)
+        return reply.choices[0].message.content or ""
+
     async def one(case: Case) -> None:
         async with slots:
-            answer = await task_client.chat.completions.create(
-                model="bench-task", messages=[{"role": "user", "content": case.input}]
+            output = await chat(
+                task_client,
+                model="bench-task",
+                messages=[{"role": "user", "content": case.input}],
             )
-            output = answer.choices[0].message.content or ""
-            verdict = await judge_client.chat.completions.create(
+            verdict = await chat(
+                judge_client,
                 model="bench-judge",
                 messages=[
                     {"role": "system", "content": JUDGE_SYSTEM},
@@ -87,7 +106,7 @@ async def run_raw(base_url: str, dataset: list[Case], concurrency: int) -> float
                     "json_schema": {"name": "reply", "schema": JUDGE_SCHEMA},
                 },
             )
-            scores.append(json.loads(verdict.choices[0].message.content or "{}")["score"])
+            scores.append(json.loads(verdict or "{}")["score"])
 
     started = time.perf_counter()
     await asyncio.gather(*(one(c) for c in dataset))
@@ -166,12 +185,14 @@ async def main(n: int, rounds: int, workers: int, profile: bool) -> None:
         for concurrency in CONCURRENCIES:
             samples: dict[str, list[float]] = {
                 "raw": [],
+                "raw_post": [],
                 "evaltrace": [],
                 "evaltrace_sized": [],
                 "pydantic_evals": [],
             }
             for _ in range(rounds):
                 samples["raw"].append(await run_raw(base, dataset, concurrency))
+                samples["raw_post"].append(await run_raw(base, dataset, concurrency, lean=True))
                 samples["evaltrace"].append(
                     await run_evaltrace(base, dataset, concurrency, sized=False)
                 )
@@ -202,6 +223,8 @@ async def main(n: int, rounds: int, workers: int, profile: bool) -> None:
                 f"{med['evaltrace'] / med['raw']:.2f}x",
                 f"{med['evaltrace_sized'] / med['raw']:.2f}x",
                 f"{med['pydantic_evals'] / med['evaltrace']:.2f}x",
+                f"{med['raw_post']:.2f}",
+                f"{med['evaltrace'] / med['raw_post']:.2f}x",
             ]
         )
     print(
@@ -216,6 +239,8 @@ async def main(n: int, rounds: int, workers: int, profile: bool) -> None:
                 "evaltrace/raw",
                 "sized/raw",
                 "pydantic-evals/evaltrace",
+                "raw (post) s",
+                "evaltrace/raw (post)",
             ],
         )
     )
