@@ -188,6 +188,37 @@ async def run_provider_only(calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
+HOST_ATTRIBUTES = {"http.request.method": "GET", "http.route": "/items", "user.id": "u1"}
+
+
+def host_span_cost(calls: int, rounds: int) -> tuple[float, float]:
+    """µs per host-application span (no GenAI), without and with evaltrace's collector.
+
+    The collector sits on the application's provider once a run has used it; no
+    run is open here, as in a service between evaluations.
+    """
+    from evaltrace.tracing import InteractionCollector
+
+    plain, _ = batch_provider()
+    guest, _ = batch_provider()
+    guest.add_span_processor(InteractionCollector())
+
+    def per_span(provider: TracerProvider) -> float:
+        tracer = provider.get_tracer("host")
+        started = time.perf_counter()
+        for _ in range(calls):
+            with tracer.start_as_current_span("GET /items", attributes=HOST_ATTRIBUTES):
+                pass
+        return (time.perf_counter() - started) / calls * 1e6
+
+    without: list[float] = []
+    with_collector: list[float] = []
+    for _ in range(rounds):
+        without.append(per_span(plain))
+        with_collector.append(per_span(guest))
+    return median(without), median(with_collector)
+
+
 async def main(calls: int, rounds: int, profile: bool) -> None:
     name, start, end = await evaltrace_span_template()
     et_provider, et_exporter = batch_provider()
@@ -234,6 +265,11 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
     print(f"ratio tracing path / bare span around the call: {path_ratio:.2f}x")
     print(f"ratio of tracing cost alone ((evaltrace - call) / bare span): {tracing_only:.2f}x")
     print(f"spans exported to the no-op exporter: {et_exporter.spans} / {bare_exporter.spans}")
+    host_plain, host_guest = host_span_cost(calls * 4, rounds)
+    print(
+        f"host span (not GenAI, no run open): {host_plain:.1f} µs without the collector, "
+        f"{host_guest:.1f} µs with it ({host_guest / host_plain:.2f}x)"
+    )
     save(
         "p1-tracing-overhead",
         {
@@ -244,6 +280,7 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
             "ratio": ratio,
             "tracing_path_ratio": path_ratio,
             "tracing_only_ratio": tracing_only,
+            "host_span_us": {"without_collector": host_plain, "with_collector": host_guest},
         },
     )
     if profile:

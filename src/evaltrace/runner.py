@@ -30,6 +30,7 @@ from evaltrace.results import EvaluationResult
 from evaltrace.tracing import RunSink, Telemetry, telemetry_for_run, use_telemetry
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._threads import thread_context_propagation
+from evaltrace.tracing.processor import RUN_SPAN_PREFIX
 
 __all__ = ["DEFAULT_CONCURRENCY", "evaluate", "evaluate_sync"]
 
@@ -164,7 +165,7 @@ async def _execute(
             thread_context_propagation(run.thread_context),
             use_telemetry(run.telemetry),
             run.telemetry.tracer.start_as_current_span(
-                f"evaluate {name}",
+                f"{RUN_SPAN_PREFIX}{name}",
                 attributes={
                     attr.RUN_ID: run_id,
                     attr.RUN_NAME: name,

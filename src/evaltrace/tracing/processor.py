@@ -28,7 +28,10 @@ from evaltrace.tracing._conventions import is_inference
 from evaltrace.tracing._convert import own_call_to_interaction, span_to_interaction
 from evaltrace.tracing._span import OwnCallRecord
 
-__all__ = ["InteractionCollector", "RunSink"]
+__all__ = ["RUN_SPAN_PREFIX", "InteractionCollector", "RunSink"]
+
+#: A run's root span is named ``evaluate <run name>``; only such a span can open a route.
+RUN_SPAN_PREFIX = "evaluate "
 
 _log = logging.getLogger(__name__)
 
@@ -141,7 +144,10 @@ class InteractionCollector(SpanProcessor):
 
     def _follow(self, span: Span) -> None:
         context = span.parent
-        parent = self._routes.get(context.span_id) if context is not None else None
+        routes = self._routes
+        parent = routes.get(context.span_id) if context is not None and routes else None
+        if parent is None and not (self._runs and span.name.startswith(RUN_SPAN_PREFIX)):
+            return  # the host's own span: no attribute is read (it costs the host ~nothing)
         attributes = span.attributes or {}
         if parent is None:
             run_id = attributes.get(attr.RUN_ID)
@@ -159,6 +165,8 @@ class InteractionCollector(SpanProcessor):
         )
 
     def _collect(self, span: ReadableSpan) -> None:
+        if not self._routes:
+            return
         span_id = span.context.span_id
         route = self._routes.pop(span_id, None)
         content = self._content.pop(span_id, None)
