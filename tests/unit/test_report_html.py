@@ -321,3 +321,12 @@ def test_embedded_json_cannot_end_its_element() -> None:
     assert not set("<>&\u2028\u2029") & set(embedded)
     assert json.loads(embedded) == value
     assert html.unescape(embedded) == embedded  # nothing an HTML parser would decode
+
+
+def test_non_finite_numbers_are_embedded_as_null() -> None:
+    value = {"ok": 0.5, "nested": [{"nan": float("nan"), "inf": float("-inf")}], "n": 3}
+    assert json.loads(embed_json(value)) == {
+        "ok": 0.5,
+        "nested": [{"nan": None, "inf": None}],
+        "n": 3,
+    }

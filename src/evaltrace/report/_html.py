@@ -5,8 +5,8 @@ the result embedded as a JSON data block. Its Content-Security-Policy allows
 nothing but that one script and that one stylesheet (by their sha256 hashes)
 and ``data:`` images: no request can leave the page, and markup smuggled into
 a prompt could not run even if it escaped the data block (it cannot: ``<``,
-``>`` and ``&`` are written as ``\\uXXXX`` there, and the script renders every
-value as text).
+``>`` and ``&`` are written as JSON escapes there, e.g. ``\\u003c``, and the
+script renders every value as text).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from evaltrace._version import __version__
 from evaltrace.records import write_text_atomically
-from evaltrace.report._payload import build_payload, safe_trace_url
+from evaltrace.report._payload import build_payload, finite, safe_trace_url
 from evaltrace.results import EvaluationResult
 
 __all__ = ["DATA_ELEMENT_ID", "content_security_policy", "render_html_report", "write_html_report"]
@@ -81,11 +81,22 @@ def content_security_policy(script: str, style: str) -> str:
 
 
 def embed_json(data: Any) -> str:
-    """``data`` as JSON that is safe inside a ``<script>`` element (no ``<``, ``>``, ``&``)."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """``data`` as JSON that is safe inside a ``<script>`` element (no ``<``, ``>``, ``&``).
+
+    NaN and infinities (which JSON lacks) become null; the data is walked for
+    them only when a first serialisation finds one.
+    """
+    try:
+        text = _dumps(data)
+    except ValueError:
+        text = _dumps(finite(data))
     for character, escape in _JSON_ESCAPES:  # str.replace: ~50x faster than str.translate
         text = text.replace(character, escape)
     return text
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _sha256(text: str) -> str:

@@ -2,7 +2,8 @@
 
 Everything the page shows that needs Python (prices, local models, timeline
 offsets, usage groups) is computed here, so the page's script only formats and
-draws. The result is a dict of str/int/float/bool/None/list/dict only.
+draws. The result is a dict of str/int/float/bool/None/list/dict only (floats
+may be NaN or infinite: ``embed_json`` writes those as null).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from evaltrace.records import CaseResult, LLMInteraction
 from evaltrace.results import EvaluationResult, UsageSummary
 
-__all__ = ["build_payload", "safe_trace_url", "usd"]
+__all__ = ["build_payload", "finite", "safe_trace_url", "usd"]
 
 _Json = dict[str, Any]
 _K = TypeVar("_K", bound=Hashable)
@@ -25,18 +26,16 @@ def build_payload(result: EvaluationResult) -> _Json:
     """The whole report's data: run, summary, usage groups, interactions and cases."""
     calls = result.interactions
     positions = _Positions(calls)
-    return _finite(
-        {
-            "run": _run(result),
-            "metrics": [m.model_dump(mode="json") for m in result.metrics.values()],
-            "totals": _usage(result.totals, calls),
-            "cases_summary": _cases_summary(result.cases),
-            "by_purpose": _by_purpose(result),
-            "by_model": _by_model(calls),
-            "interactions": [_interaction(i) for i in calls],
-            "cases": [_case(case, positions) for case in result.cases],
-        }
-    )
+    return {
+        "run": _run(result),
+        "metrics": [m.model_dump(mode="json") for m in result.metrics.values()],
+        "totals": _usage(result.totals, calls),
+        "cases_summary": _cases_summary(result.cases),
+        "by_purpose": _by_purpose(result),
+        "by_model": _by_model(calls),
+        "interactions": [_interaction(i) for i in calls],
+        "cases": [_case(case, positions) for case in result.cases],
+    }
 
 
 def usd(amount: float) -> str:
@@ -200,12 +199,12 @@ def _timeline(case: CaseResult) -> _Json | None:
     }
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """``value`` with every NaN or infinite float replaced by None (JSON has neither)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        return {k: finite(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        return [finite(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
     return value
