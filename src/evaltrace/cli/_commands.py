@@ -20,6 +20,7 @@ from evaltrace import (
     Metric,
     SemanticSimilarity,
     evaluate_sync,
+    write_html_report,
 )
 from evaltrace.cli._exit import EXIT_OK, EXIT_THRESHOLD
 from evaltrace.cli._metrics import build_metrics, parse_minimums
@@ -274,6 +275,7 @@ def cmd_show(path: Path, *, filters: ShowFilters, span_id: str | None, limit: in
 
 def cmd_report(results: Path, output: Path) -> int:
     """``evaltrace report RESULTS -o report.html``."""
+    _check_writable(output)
     result = load_result(results)
     Io.standard(progress=False).out.print(
         f"report: {_write_report(result, output)}", soft_wrap=True
@@ -289,9 +291,6 @@ def _threshold_verdict(result: EvaluationResult, minimums: Mapping[str, float], 
 
 
 def _write_report(result: EvaluationResult, path: Path) -> Path:
-    from evaltrace.report import write_html_report
-
-    _check_writable(path)
     try:
         return write_html_report(result, path)
     except OSError as exc:

@@ -86,14 +86,14 @@ Examples:
 @_debug_option
 def demo(
     limit: int | None, output: str, results_jsonl: str | None, report: str | None, no_progress: bool
-) -> None:
+) -> int:
     """Offline demo: the embedded local model answers 30 questions.
 
     The answers of local:gemma-3-270m (llama.cpp, in this process) are scored with
     semantic_similarity (all-MiniLM-L6-v2 embeddings), contains and exact_match.
     No network, no API key.
     """
-    commands.cmd_demo(
+    return commands.cmd_demo(
         limit=limit,
         output=Path(output),
         results_jsonl=_path(results_jsonl),
@@ -209,7 +209,7 @@ def show(
     errors: bool,
     span_id: str | None,
     limit: int,
-) -> None:
+) -> int:
     """The audit trail of a saved result: tables, then its model calls.
 
     RESULTS is a results.json written by 'run' or 'demo', or a run's
@@ -217,7 +217,7 @@ def show(
     the matching interactions are listed.
     """
     filters = ShowFilters(purpose=purpose, model=model, case_id=case_id, errors=errors)
-    commands.cmd_show(Path(results), filters=filters, span_id=span_id, limit=limit)
+    return commands.cmd_show(Path(results), filters=filters, span_id=span_id, limit=limit)
 
 
 @cli.command(
@@ -236,14 +236,14 @@ Examples:
     help="where to write the HTML report",
 )
 @_debug_option
-def report(results: str, output: str) -> None:
+def report(results: str, output: str) -> int:
     """Write a self-contained HTML report of a saved result.
 
     One file that works offline (no network request): summary cards, a
     sortable and filterable interactions table, per-case drill-down with prompts
     and responses, latency and cost charts, and a timeline of each case's calls.
     """
-    commands.cmd_report(Path(results), Path(output))
+    return commands.cmd_report(Path(results), Path(output))
 
 
 def _path(value: str | None) -> Path | None:

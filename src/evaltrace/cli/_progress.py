@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from evaltrace import CaseResult
+from evaltrace.cli._report import cost_text
 
 __all__ = ["RunningTotals", "case_progress"]
 
@@ -57,10 +58,7 @@ class RunningTotals:
     def _cost(self) -> str:
         if not self.calls:
             return "$0.00"
-        if not self.remote:
-            return "$0.00 (local)"
-        known = f"${self.cost:.4f}"
-        return f"{known} + {self.unpriced} unpriced" if self.unpriced else known
+        return cost_text(self.cost, unpriced=self.unpriced, local=not self.remote)
 
 
 @contextmanager

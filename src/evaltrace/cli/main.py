@@ -67,7 +67,7 @@ def _invoke(args: list[str], *, debug: bool) -> int:
             f"unexpected {type(error).__name__}: {error} (rerun with --debug to see the traceback)"
         )
         return EXIT_ERROR
-    return int(code or EXIT_OK) if not isinstance(code, bool) else EXIT_OK
+    return EXIT_OK if code is None else int(code)
 
 
 def _usage_line(usage: click.ClickException, args: Sequence[str]) -> str:
