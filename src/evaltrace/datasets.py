@@ -224,9 +224,10 @@ def _csv_record(
 def _cases(rows: Iterator[Row], name: str, suffix: str, names: dict[str, str]) -> list[Case]:
     cases: list[Case] = []
     seen: dict[str, int] = {}
+    renaming = any(field != source for field, source in names.items())
     for index, (line, record) in enumerate(rows, start=1):
         where = _Where(name, line, index if suffix == ".json" else None, names)
-        case = _case(_renamed(record, names), where)
+        case = _case(_renamed(record, names) if renaming else record, where)
         if case.id is not None:
             if case.id in seen:
                 raise where.error(
@@ -242,7 +243,7 @@ def _renamed(record: Any, names: dict[str, str]) -> Any:
 
     A key that has a case field's name but is not the file's name for it goes to metadata.
     """
-    if not isinstance(record, dict) or all(f == s for f, s in names.items()):
+    if not isinstance(record, dict):
         return record
     sources = {source: field for field, source in names.items()}
     renamed: dict[str, Any] = {}

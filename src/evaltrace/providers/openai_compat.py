@@ -210,13 +210,13 @@ class OpenAIProvider:
 
 def _completion(body: Any) -> Completion:
     """A chat.completion JSON body as a ``Completion``; a body that is not one is retryable."""
-    choices = body.get("choices") if isinstance(body, dict) else None
     if not isinstance(body, dict):
         raise ProviderError(
             f"the server answered with a body that is not a JSON object: {str(body)[:200]!r}",
             retryable=True,
             error_type="MalformedResponse",
         )
+    choices = body.get("choices")
     if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise ProviderError(
             "the server answered with no choices", retryable=True, error_type="EmptyResponse"
