@@ -29,7 +29,7 @@ from evaltrace.cli._report import render_result
 from evaltrace.cli._saved import load_result
 from evaltrace.cli._show import ShowFilters, show_audit_trail
 from evaltrace.cli._task import ModelArg, TaskArg, model_spec, task_spec
-from evaltrace.datasets import load_cases
+from evaltrace.datasets import CASE_FIELDS, load_cases
 from evaltrace.demo import DEMO_TASK_MODEL, demo_cases
 from evaltrace.testing import check_thresholds
 
@@ -49,7 +49,8 @@ __all__ = [
 _OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 _PIPE_WIDTH = 160
 DEMO_CONCURRENCY = 1
-_FIELD_OPTIONS = ("input", "expected", "output", "context", "id")
+# The case fields a --<field>-field option renames (metadata is an object, not a column).
+_FIELD_OPTIONS = tuple(field for field in CASE_FIELDS if field != "metadata")
 
 
 @dataclass(frozen=True)
