@@ -326,6 +326,18 @@ def share_packed(packed: PackedMetadata) -> PackedMetadata:
     return _shared(packed)
 
 
+def split_response_id(packed: PackedMetadata) -> tuple[PackedMetadata, str | None]:
+    """``share_packed``'s result as (the shareable pack, the call's own response id or None)."""
+    if type(packed) is _WithResponseId:
+        return packed[0], packed[1]
+    return packed, None
+
+
+def with_response_id(common: PackedMetadata, response_id: str | None) -> PackedMetadata:
+    """The inverse of ``split_response_id``."""
+    return common if response_id is None else _WithResponseId((common, response_id))
+
+
 def _shared(packed: PackedMetadata) -> PackedMetadata:
     try:
         signature = (packed, tuple(map(type, packed)))  # True == 1 == 1.0: types tell them apart

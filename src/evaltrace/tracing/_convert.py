@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from sys import intern
@@ -19,9 +19,12 @@ from evaltrace.records import (
     StringList,
     share_packed,
     shared_keys,
+    split_response_id,
+    with_response_id,
 )
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._conventions import CallFields, read_call
+from evaltrace.tracing._read import span_attributes
 from evaltrace.tracing._span import OwnCallRecord
 
 __all__ = ["DEFAULT_PURPOSE", "own_call_to_interaction", "render_messages", "span_to_interaction"]
@@ -56,8 +59,7 @@ def span_to_interaction(
     only when the user opts in. ``purpose`` and ``case_id`` are the values
     inherited from the span's ancestors; the span's own attributes win.
     """
-    # One copy into a plain dict: the SDK's BoundedAttributes makes every lookup slow.
-    attributes = dict(span.attributes or {})
+    attributes = span_attributes(span)
     call = read_call(attributes, span.events, messages=content is None)
     if content is not None:
         call.input_messages, call.output_messages = list(content[0]), list(content[1])
@@ -123,18 +125,22 @@ def own_call_to_interaction(
 
 def _render_with_layout(messages: Sequence[Message]) -> tuple[str, MessageLayout | None]:
     """``render_messages`` and the prompt's ``MessageLayout`` (None for one user message)."""
+    if len(messages) == 2:  # a system prompt and a question: most of evaluate's calls
+        first, last = messages
+        prompt = f"{first.role}: {first.content}\n\n{last.role}: {last.content}"
+        return prompt, _layout((first.role, len(first.content), last.role))
     if len(messages) == 1 and messages[0].role == "user":
         return messages[0].content, None
     items: list[Any] = []
     for message in messages:
-        items += (intern(message.role), len(message.content))
+        items += (message.role, len(message.content))
     return "\n\n".join(f"{m.role}: {m.content}" for m in messages), _layout(tuple(items[:-1]))
 
 
 @lru_cache(maxsize=256)
 def _layout(items: tuple[Any, ...]) -> MessageLayout:
     """One layout object per distinct layout (a judge's system prompt: one for all its calls)."""
-    return MessageLayout(items)
+    return MessageLayout(intern(item) if type(item) is str else item for item in items)
 
 
 def render_messages(messages: Sequence[Message]) -> str:
@@ -161,7 +167,7 @@ def message_offsets(messages: Sequence[Message]) -> list[list[Any]]:
 
 
 def _metadata(
-    span: ReadableSpan, attributes: dict[str, Any], call: CallFields, own_call: bool
+    span: ReadableSpan, attributes: Mapping[str, Any], call: CallFields, own_call: bool
 ) -> dict[str, Any]:
     """What else a user needs to know about the call, kept small: many interactions are held.
 
@@ -196,7 +202,54 @@ def _own_metadata(
     end: dict[str, Any],
     layout: MessageLayout | None,
 ) -> PackedMetadata:
-    """``_metadata`` for an own call, packed: the same keys in the same order."""
+    """``_metadata`` for an own call, packed: the same keys in the same order.
+
+    The calls of one judge or task differ only in their response id, so the
+    pack is looked up by the values it is made of (built the first time) and
+    the response id put beside it. ``start`` is ``CallTracer.start``'s dict:
+    of the copied attributes it can hold only ``server.*``.
+    """
+    scope = span.instrumentation_scope
+    get = end.get
+    response_id = get(attr.RESPONSE_ID)
+    finish_reasons = get(attr.RESPONSE_FINISH_REASONS)
+    values = (
+        scope.name if scope is not None else None,
+        layout,
+        get(attr.RESPONSE_MODEL),
+        response_id is not None,
+        tuple(finish_reasons) if finish_reasons else None,
+        get(attr.SERVER_ADDRESS, start.get(attr.SERVER_ADDRESS)),
+        get(attr.SERVER_PORT, start.get(attr.SERVER_PORT)),
+        get(attr.REQUEST_TEMPERATURE),
+        get(attr.REQUEST_MAX_TOKENS),
+        get(attr.METRIC_NAME),
+        get(attr.ATTEMPT),
+    )
+    try:
+        signature = (values, tuple(map(type, values)))  # True == 1 == 1.0: types tell them apart
+        common = _own_packs.get(signature)
+    except TypeError:  # an unhashable attribute value: packed on its own
+        return _pack_own_metadata(span, start, end, layout)
+    if common is None:
+        common, _ = split_response_id(_pack_own_metadata(span, start, end, layout))
+        if len(_own_packs) >= _OWN_PACK_LIMIT:
+            _own_packs.clear()
+        _own_packs[signature] = common
+    return with_response_id(common, None if response_id is None else str(response_id))
+
+
+#: Packs of own calls by the values they are made of (see ``_own_metadata``); cleared when full.
+_OWN_PACK_LIMIT = 1024
+_own_packs: dict[tuple[Any, ...], PackedMetadata] = {}
+
+
+def _pack_own_metadata(
+    span: ReadableSpan,
+    start: dict[str, Any],
+    end: dict[str, Any],
+    layout: MessageLayout | None,
+) -> PackedMetadata:
     keys: list[str] = ["content_captured"]
     values: list[Any] = [True]
     if span.instrumentation_scope is not None:
@@ -231,7 +284,7 @@ def _own_error(span: ReadableSpan, end: dict[str, Any]) -> str | None:
     return _error(span, end)
 
 
-def _error(span: ReadableSpan, attributes: dict[str, Any]) -> str | None:
+def _error(span: ReadableSpan, attributes: Mapping[str, Any]) -> str | None:
     if span.status.status_code is not StatusCode.ERROR:
         return None
     error_type = attributes.get(attr.ERROR_TYPE)

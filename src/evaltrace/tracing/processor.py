@@ -26,6 +26,7 @@ from evaltrace.records import LLMInteraction, Message
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._conventions import is_inference
 from evaltrace.tracing._convert import own_call_to_interaction, span_to_interaction
+from evaltrace.tracing._read import span_attributes
 from evaltrace.tracing._span import OwnCallRecord
 
 __all__ = ["RUN_SPAN_PREFIX", "InteractionCollector", "RunSink"]
@@ -148,7 +149,7 @@ class InteractionCollector(SpanProcessor):
         parent = routes.get(context.span_id) if context is not None and routes else None
         if parent is None and not (self._runs and span.name.startswith(RUN_SPAN_PREFIX)):
             return  # the host's own span: no attribute is read (it costs the host ~nothing)
-        attributes = span.attributes or {}
+        attributes = span_attributes(span)
         if parent is None:
             run_id = attributes.get(attr.RUN_ID)
             sink = self._runs.get(str(run_id)) if run_id is not None else None
@@ -173,7 +174,7 @@ class InteractionCollector(SpanProcessor):
         if route is None:
             return
         own = isinstance(content, OwnCallRecord)  # evaltrace's own call: known to be inference
-        if not own and not is_inference(span.attributes or {}):
+        if not own and not is_inference(span_attributes(span)):
             return
         if self._inside_another_call(span, route):
             route.sink.nested_calls += 1
