@@ -19,7 +19,14 @@ alone (no provider call) and the provider call alone.
 
 The provider is ``evaltrace.ScriptedProvider`` (costs almost nothing), so the
 tracing is what is measured. Rounds alternate between the variants in one
-process; the medians of the rounds are reported.
+process; the medians of the rounds are reported. A full garbage collection
+runs before every round: otherwise the heap each evaltrace run leaves behind
+is scanned during whichever variant runs next, and per-round ratios spread
+from 1.3x to 2.0x.
+
+``--decompose`` also times the tracing path with parts taken out (measurement
+only, by patching): the conversion replaced by handing back one stored
+interaction, and the collector's hooks turned off altogether.
 
     .venv/bin/python benchmarks/bench_tracing_overhead.py [--calls N] [--rounds R] [--profile]
 """
@@ -28,9 +35,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -119,7 +128,9 @@ async def run_evaltrace(calls: int, provider: TracerProvider) -> float:
     return measured[0] / calls * 1e6
 
 
-async def run_tracing_path(calls: int, provider: TracerProvider) -> float:
+async def run_tracing_path(
+    calls: int, provider: TracerProvider, *, collected: bool = True
+) -> float:
     """µs per call of the tracing path alone: ``OwnCall`` around the provider call, in a run."""
     from evaltrace.providers._model import _request_attributes, _response_attributes
     from evaltrace.tracing import current_telemetry
@@ -149,9 +160,40 @@ async def run_tracing_path(calls: int, provider: TracerProvider) -> float:
         return "done"
 
     result = await evaluate([Case(input=PROMPT)], task=task, tracer_provider=provider)
-    assert len(result.interactions) == calls, len(result.interactions)
+    assert len(result.interactions) == (calls if collected else 0), len(result.interactions)
     scripted.calls.clear()
     return measured[0] / calls * 1e6
+
+
+@contextlib.contextmanager
+def without(part: str) -> Iterator[None]:
+    """The tracing path with one part taken out, for ``--decompose`` (measurement only)."""
+    from evaltrace.tracing import InteractionCollector, processor
+
+    if part == "conversion":
+        convert = processor.own_call_to_interaction
+        stored: list[object] = []
+
+        def hand_back_one(*args: object, **kwargs: object) -> object:
+            if not stored:
+                stored.append(convert(*args, **kwargs))  # type: ignore[arg-type]
+            return stored[0]
+
+        processor.own_call_to_interaction = hand_back_one  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            processor.own_call_to_interaction = convert
+        return
+    hooks = ("on_start", "on_end", "attach_own")
+    saved = {name: InteractionCollector.__dict__[name] for name in hooks}
+    for name in hooks:
+        setattr(InteractionCollector, name, lambda *args, **kwargs: None)
+    try:
+        yield
+    finally:
+        for name, hook in saved.items():
+            setattr(InteractionCollector, name, hook)
 
 
 def bare_runner(
@@ -188,6 +230,11 @@ async def run_provider_only(calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
+async def _without(part: str, calls: int, provider: TracerProvider) -> float:
+    with without(part):
+        return await run_tracing_path(calls, provider, collected=part != "collector")
+
+
 HOST_ATTRIBUTES = {"http.request.method": "GET", "http.route": "/items", "user.id": "u1"}
 
 
@@ -219,7 +266,7 @@ def host_span_cost(calls: int, rounds: int) -> tuple[float, float]:
     return median(without), median(with_collector)
 
 
-async def main(calls: int, rounds: int, profile: bool) -> None:
+async def main(calls: int, rounds: int, profile: bool, decompose: bool) -> None:
     name, start, end = await evaltrace_span_template()
     et_provider, et_exporter = batch_provider()
     bare_provider, bare_exporter = batch_provider()
@@ -229,19 +276,21 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
     await run_tracing_path(500, et_provider)
     await bare(500, True)
     await run_provider_only(500)
-    samples: dict[str, list[float]] = {
-        "evaltrace": [],
-        "tracing path": [],
-        "bare+call": [],
-        "bare": [],
-        "call": [],
+    variants: dict[str, Callable[[], Awaitable[float]]] = {
+        "bare+call": lambda: bare(calls, True),
+        "evaltrace": lambda: run_evaltrace(calls, et_provider),
+        "tracing path": lambda: run_tracing_path(calls, et_provider),
+        "bare": lambda: bare(calls, False),
+        "call": lambda: run_provider_only(calls),
     }
+    if decompose:
+        variants["path without conversion"] = lambda: _without("conversion", calls, et_provider)
+        variants["path without collector"] = lambda: _without("collector", calls, et_provider)
+    samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
-        samples["bare+call"].append(await bare(calls, True))
-        samples["evaltrace"].append(await run_evaltrace(calls, et_provider))
-        samples["tracing path"].append(await run_tracing_path(calls, et_provider))
-        samples["bare"].append(await bare(calls, False))
-        samples["call"].append(await run_provider_only(calls))
+        for name, variant in variants.items():
+            gc.collect()
+            samples[name].append(await variant())
     et_provider.force_flush()
     bare_provider.force_flush()
     med = {k: median(v) for k, v in samples.items()}
@@ -252,6 +301,9 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
         ["bare SDK span alone", f"{med['bare']:.1f}"],
         ["ScriptedProvider call alone", f"{med['call']:.1f}"],
     ]
+    for name in ("path without conversion", "path without collector"):
+        if name in med:
+            rows.append([f"evaltrace tracing {name.removeprefix('path ')}", f"{med[name]:.1f}"])
     ratio = med["evaltrace"] / med["bare+call"]
     path_ratio = med["tracing path"] / med["bare+call"]
     tracing_only = (med["evaltrace"] - med["call"]) / med["bare"]
@@ -264,6 +316,12 @@ async def main(calls: int, rounds: int, profile: bool) -> None:
     print(f"  per-round ratios: {per_round[0]:.2f}x .. {per_round[-1]:.2f}x")
     print(f"ratio tracing path / bare span around the call: {path_ratio:.2f}x")
     print(f"ratio of tracing cost alone ((evaltrace - call) / bare span): {tracing_only:.2f}x")
+    for name in ("path without conversion", "path without collector"):
+        if name in med:
+            print(
+                f"ratio tracing {name.removeprefix('path ')} / bare: "
+                f"{med[name] / med['bare+call']:.2f}x"
+            )
     print(f"spans exported to the no-op exporter: {et_exporter.spans} / {bare_exporter.spans}")
     host_plain, host_guest = host_span_cost(calls * 4, rounds)
     print(
@@ -300,5 +358,6 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--decompose", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.calls, args.rounds, args.profile))
+    asyncio.run(main(args.calls, args.rounds, args.profile, args.decompose))

@@ -13,7 +13,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
-__all__ = ["InternalKindTracerProvider"]
+__all__ = ["InternalKindTracerProvider", "unwrap_kind"]
 
 
 class _InternalKindTracer(trace.Tracer):
@@ -51,3 +51,10 @@ class InternalKindTracerProvider(trace.TracerProvider):
                 instrumenting_module_name, instrumenting_library_version, schema_url, attributes
             )
         )
+
+
+def unwrap_kind(tracer: trace.Tracer, kind: SpanKind) -> tuple[trace.Tracer, SpanKind]:
+    """The tracer under an INTERNAL-kind view and the kind its spans get (else as given)."""
+    if isinstance(tracer, _InternalKindTracer):
+        return tracer._inner, SpanKind.INTERNAL  # noqa: SLF001 - our own wrapper
+    return tracer, kind

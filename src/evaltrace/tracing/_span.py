@@ -37,6 +37,7 @@ from opentelemetry.util.genai.invocation import CLIENT_INFERENCE_CONTEXT_KEY, In
 
 from evaltrace.records import Message
 from evaltrace.tracing import _attributes as attr
+from evaltrace.tracing._kind import unwrap_kind
 
 if TYPE_CHECKING:
     from evaltrace.tracing.processor import InteractionCollector
@@ -69,19 +70,25 @@ _PUBLISHED_FIELDS = (
 
 
 def _data_factory() -> Callable[[], InferenceData]:
-    """A cheap ``InferenceData()``: its ~50 defaults copied from one dict (a quarter the cost)."""
-    if hasattr(InferenceData, "__post_init__") or hasattr(InferenceData, "__slots__"):
-        return InferenceData
-    defaults = {f.name: f.default for f in fields(InferenceData) if f.default is not MISSING}
+    """A cheap ``InferenceData()``: only its two ``default_factory`` fields set.
+
+    A dataclass keeps each plain default as a class attribute, so an instance
+    without the instance attribute reads the default; the util reads and
+    writes the fields by name (``getattr``/``setattr``), never through
+    ``vars()``. Falls back to the constructor if the class stops being that.
+    """
+    plain = [f for f in fields(InferenceData) if f.default is not MISSING]
     factories = [
         (f.name, f.default_factory)
         for f in fields(InferenceData)
         if f.default_factory is not MISSING
     ]
+    unusual = hasattr(InferenceData, "__post_init__") or hasattr(InferenceData, "__slots__")
+    if unusual or any(getattr(InferenceData, f.name, MISSING) is not f.default for f in plain):
+        return InferenceData
 
     def new() -> InferenceData:
         data = object.__new__(InferenceData)
-        vars(data).update(defaults)
         for name, factory in factories:
             setattr(data, name, factory())
         return data
@@ -126,7 +133,8 @@ class CallTracer:
         tokens: Histogram,
         sink: InteractionCollector,
     ) -> None:
-        self.tracer = tracer
+        #: The SDK tracer itself and the kind to pass it (one call less per span).
+        self.tracer, self.kind = unwrap_kind(tracer, SpanKind.CLIENT)
         self.duration = duration
         self.tokens = tokens
         self.sink = sink
@@ -164,7 +172,7 @@ class OwnCall:
     def __init__(self, calls: CallTracer, start: dict[str, Any], name: str) -> None:
         self._calls = calls
         self.start = start
-        self.span: Span = calls.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=start)
+        self.span: Span = calls.tracer.start_span(name, kind=calls.kind, attributes=start)
         self._data = _new_data()
         self._context = otel_context.set_value(
             CLIENT_INFERENCE_CONTEXT_KEY, self._data, set_span_in_context(self.span)
