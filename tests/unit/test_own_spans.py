@@ -245,3 +245,34 @@ def test_span_attributes_reads_the_sdk_dict_and_copies_anything_else() -> None:
     plain = ReadableSpan("r", attributes={"c": 2})
     assert span_attributes(plain) == {"c": 2}
     assert span_attributes(ReadableSpan("empty")) == {}
+
+
+async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+    tracer_provider: TracerProvider,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from evaltrace.tracing import processor
+
+    convert = processor.own_call_to_interaction
+    sinks: list[Any] = []
+
+    def fails_for_the_second_case(span: ReadableSpan, record: OwnCallRecord, **kw: Any) -> Any:
+        if kw["case_id"] == "1":
+            raise ValueError("unreadable")
+        return convert(span, record, **kw)
+
+    monkeypatch.setattr(processor, "own_call_to_interaction", fails_for_the_second_case)
+    open_run = processor.InteractionCollector.open_run
+    monkeypatch.setattr(
+        processor.InteractionCollector,
+        "open_run",
+        lambda self, run_id: sinks.append(open_run(self, run_id)) or sinks[-1],
+    )
+    cases = [Case(input=f"q{i}", output="a", expected="a") for i in range(3)]
+    result = await evaluate(
+        cases, [SemanticSimilarity()], judge=RemoteProvider(_reply), tracer_provider=tracer_provider
+    )
+    assert sorted(i.case_id for i in result.interactions) == ["0", "2"]
+    assert [s.conversion_errors for s in sinks] == [1]
+    assert "could not turn span chat scripted-model into an interaction" in caplog.text

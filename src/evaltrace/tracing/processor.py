@@ -179,14 +179,23 @@ class InteractionCollector(SpanProcessor):
         if self._inside_another_call(span, route):
             route.sink.nested_calls += 1
             return
-        if isinstance(content, OwnCallRecord):
-            interaction = own_call_to_interaction(
-                span, content, purpose=route.purpose, case_id=route.case_id
+        try:
+            if isinstance(content, OwnCallRecord):
+                interaction = own_call_to_interaction(
+                    span, content, purpose=route.purpose, case_id=route.case_id
+                )
+            else:
+                interaction = span_to_interaction(
+                    span, purpose=route.purpose, case_id=route.case_id, content=content
+                )
+        except Exception:
+            route.sink.conversion_errors += 1
+            _log.warning(
+                "evaltrace could not turn span %s into an interaction; the run will miss it",
+                span.name,
+                exc_info=True,
             )
-        else:
-            interaction = span_to_interaction(
-                span, purpose=route.purpose, case_id=route.case_id, content=content
-            )
+            return
         route.sink.add(interaction)
 
     def _inside_another_call(self, span: ReadableSpan, route: _Route) -> bool:
