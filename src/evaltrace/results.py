@@ -18,8 +18,9 @@ __all__ = ["RESULTS_SCHEMA_VERSION", "EvaluationResult", "MetricSummary", "Total
 
 #: Version of the results-file layout that ``EvaluationResult.save`` writes.
 #: 1: the first layout (no ``schema_version`` field); 2: adds ``schema_version``
-#: and each case's ``started_at``. ``load`` reads every version up to this one.
-RESULTS_SCHEMA_VERSION = 2
+#: and each case's ``started_at``; 3: adds ``unrecorded_calls``. ``load`` reads
+#: every version up to this one.
+RESULTS_SCHEMA_VERSION = 3
 
 
 class MetricSummary(BaseModel):
@@ -87,6 +88,9 @@ class EvaluationResult(BaseModel):
     ``interactions`` holds every model call of the run (task and judge alike),
     ordered by start time; each ``CaseResult`` holds its own case's calls.
     ``complete`` is False when the run was cancelled part-way.
+    ``unrecorded_calls`` counts model-call spans of the run that could not be
+    turned into interactions (each is logged): when it is not 0,
+    ``interactions`` misses that many calls.
     """
 
     schema_version: int = RESULTS_SCHEMA_VERSION
@@ -101,6 +105,7 @@ class EvaluationResult(BaseModel):
     totals: Totals
     complete: bool = True
     dropped_spans: int = 0
+    unrecorded_calls: int = 0
     trace_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
 

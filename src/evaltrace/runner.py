@@ -320,6 +320,7 @@ def _result(
     return result.model_copy(
         update={
             "dropped_spans": run.telemetry.dropped_spans,
+            "unrecorded_calls": sink.conversion_errors,
             "trace_url": url.format(trace_id=trace_id) if url and run.telemetry.exports else None,
         }
     )
@@ -344,6 +345,12 @@ def _finish(run: _Run, result: EvaluationResult, flushed: bool) -> None:
         _log.warning(
             "evaltrace: %d spans could not be exported",
             result.dropped_spans,
+            extra={REPORTED_IN_RESULT: True},
+        )
+    if result.unrecorded_calls:
+        _log.warning(
+            "evaltrace: %d model calls could not be recorded as interactions (see the log above)",
+            result.unrecorded_calls,
             extra={REPORTED_IN_RESULT: True},
         )
 

@@ -249,3 +249,24 @@ def test_long_tables_list_a_page_of_rows_and_show_more_on_request(
     assert page.locator(CALL_ROWS).count() == 500
     assert page.locator("#cases-table tbody tr.row").count() == 500
     page.close()
+
+
+def test_banners_say_what_the_run_misses(browser: Browser, tmp_path: Path) -> None:
+    result = big_result(3).model_copy(
+        update={"complete": False, "dropped_spans": 4, "unrecorded_calls": 2}
+    )
+    page = browser.new_page()
+    page.goto(write_html_report(result, tmp_path / "partial.html").as_uri())
+    banners = page.locator("p.banner").all_inner_texts()
+    assert banners == [
+        "This run is incomplete: it was interrupted or failed, so some cases are missing.",
+        "4 spans were dropped by the exporter: the trace backend misses them "
+        "(this report still lists their calls).",
+        "2 model calls could not be recorded as interactions: "
+        "the calls, tokens and cost below miss them.",
+    ]
+    page.close()
+    clean = browser.new_page()
+    clean.goto(write_html_report(big_result(3), tmp_path / "clean.html").as_uri())
+    assert clean.locator("p.banner").count() == 0
+    clean.close()

@@ -424,6 +424,22 @@ def test_show_prints_trace_link_and_dropped_span_warning(
     assert err.startswith("evaltrace: warning: 3 spans could not be exported")
 
 
+def test_show_warns_when_calls_could_not_be_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"id": "a", "input": "q", "output": "x"}])
+    output = tmp_path / "r.json"
+    assert run(["run", str(data), "-m", "json_valid", "-o", str(output)], capsys)[2] == ""
+    saved = EvaluationResult.load(output)
+    saved.model_copy(update={"unrecorded_calls": 2}).save(output)
+    code, _, err = run(["show", str(output)], capsys)
+    assert code == 0
+    assert err == (
+        "evaltrace: warning: 2 model calls of this run could not be recorded as "
+        "interactions: the totals miss them\n"
+    )
+
+
 def test_run_prints_the_trace_id_when_an_otlp_endpoint_is_set(
     models: Models,
     dataset: Path,

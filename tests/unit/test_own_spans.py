@@ -275,4 +275,6 @@ async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
     )
     assert sorted(i.case_id for i in result.interactions) == ["0", "2"]
     assert [s.conversion_errors for s in sinks] == [1]
+    assert result.unrecorded_calls == 1  # the result says what it misses
+    assert "1 model calls could not be recorded as interactions" in caplog.text
     assert "could not turn span chat scripted-model into an interaction" in caplog.text

@@ -62,13 +62,27 @@ def test_version_1_files_load(saved: Path) -> None:
     """Version 1 had no schema_version and no started_at per case."""
     data = json.loads(saved.read_text(encoding="utf-8"))
     del data["schema_version"]
+    del data["unrecorded_calls"]
     for case in data["cases"]:
         del case["started_at"]
     saved.write_text(json.dumps(data), encoding="utf-8")
     loaded = EvaluationResult.load(saved)
     assert loaded.schema_version == RESULTS_SCHEMA_VERSION
     assert [c.started_at for c in loaded.cases] == [None, None]
+    assert loaded.unrecorded_calls == 0
     assert len(loaded.interactions) == len(data["interactions"])
+
+
+def test_version_2_files_load(saved: Path) -> None:
+    """Version 2 had no unrecorded_calls."""
+    current = EvaluationResult.load(saved)
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    data["schema_version"] = 2
+    del data["unrecorded_calls"]
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    loaded = EvaluationResult.load(saved)
+    assert (loaded.schema_version, loaded.unrecorded_calls) == (RESULTS_SCHEMA_VERSION, 0)
+    assert loaded == current
 
 
 @pytest.mark.parametrize(

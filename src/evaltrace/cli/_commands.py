@@ -179,7 +179,14 @@ def report(result: EvaluationResult, io: Io, *, exporting: bool) -> None:
     if result.dropped_spans > 0:
         io.err.print(
             f"evaltrace: warning: {result.dropped_spans} spans could not be exported "
-            "to the OTLP collector (the results file still holds every interaction)",
+            "to the OTLP collector (the results file still holds their interactions)",
+            soft_wrap=True,
+            markup=False,
+        )
+    if result.unrecorded_calls > 0:
+        io.err.print(
+            f"evaltrace: warning: {result.unrecorded_calls} model calls of this run could not "
+            "be recorded as interactions: the totals miss them",
             soft_wrap=True,
             markup=False,
         )

@@ -65,6 +65,7 @@ def _run(result: EvaluationResult) -> _Json:
         "duration": result.duration,
         "complete": result.complete,
         "dropped_spans": result.dropped_spans,
+        "unrecorded_calls": result.unrecorded_calls,
         "schema_version": result.schema_version,
         "metadata": dict(result.metadata),
     }

@@ -189,7 +189,12 @@
     if (run.dropped_spans > 0) {
       box.append(h('p', { class: 'banner warn' },
         `${int(run.dropped_spans)} spans were dropped by the exporter: the trace backend misses them ` +
-        '(the calls below are complete).'));
+        '(this report still lists their calls).'));
+    }
+    if (run.unrecorded_calls > 0) {
+      box.append(h('p', { class: 'banner bad' },
+        `${int(run.unrecorded_calls)} model calls could not be recorded as interactions: ` +
+        'the calls, tokens and cost below miss them.'));
     }
   }
 
