@@ -48,12 +48,18 @@ chromium: $(CHROMIUM)
 demo: $(VENV)/.installed-local
 	$(VENV)/bin/evaltrace demo --report report.html
 
+# The whole suite, then the static checks; fails if either does.
 test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed $(CHROMIUM)
-	EVALTRACE_SERVERS_VENV=$(abspath $(SERVERS_VENV)) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	status=0; \
+	EVALTRACE_SERVERS_VENV=$(abspath $(SERVERS_VENV)) $(VENV)/bin/python -m pytest $(PYTEST_ARGS) \
+		|| status=$$?; \
+	$(MAKE) --no-print-directory lint || status=1; \
+	exit $$status
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) $(SERVERS_VENV)

@@ -184,7 +184,8 @@ class LLMInteraction:
 
     def model_dump(self, *, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
         """The fields as a dict (``mode="json"``: JSON-compatible values)."""
-        return _interaction_adapter().dump_python(self, mode=mode)
+        fields: dict[str, Any] = _interaction_adapter().dump_python(self, mode=mode)
+        return fields
 
     def model_dump_json(self, *, indent: int | None = None) -> str:
         """The interaction as JSON."""
@@ -354,10 +355,9 @@ def _shared(packed: PackedMetadata) -> PackedMetadata:
 
 def unpack_metadata(packed: PackedMetadata | dict[str, Any], prompt: str) -> dict[str, Any]:
     """The metadata dict of a packed form, as it was given (a fresh dict unless kept unpacked)."""
-    kind = type(packed)
-    if kind is dict:
+    if isinstance(packed, dict):
         return packed
-    if kind is _WithResponseId:
+    if type(packed) is _WithResponseId:
         metadata = unpack_metadata(packed[0], prompt)
         metadata[_RESPONSE_ID] = packed[1]
         return metadata

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -16,14 +18,17 @@ __all__ = ["cli"]
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _debug_option(command: click.Command) -> click.Command:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _debug_option(command: _F) -> _F:
     """``--debug`` on every command (read by ``main`` from the raw arguments)."""
     return click.option(
         "--debug", is_flag=True, expose_value=False, help="show full tracebacks on errors"
     )(command)
 
 
-def _output_options(command: click.Command) -> click.Command:
+def _output_options(command: _F) -> _F:
     for option in reversed(
         [
             click.option(

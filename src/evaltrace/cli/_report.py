@@ -200,7 +200,8 @@ def _case_widths(cases: Sequence[CaseResult], metrics: Sequence[str], width: int
         free -= sum(_header_width(m.replace("_", " ")) for m in metrics)
     caps = (_INPUT_WIDTH, _OUTPUT_WIDTH, _EXPECTED_WIDTH)
     shares = [min(cap, max(_MIN_TEXT_WIDTH, cap * free // sum(caps))) for cap in caps]
-    return _Widths(ids, *shares, error=errors, compact=compact)
+    input_width, output_width, expected_width = shares
+    return _Widths(ids, input_width, output_width, expected_width, errors, compact)
 
 
 def _header_width(header: str) -> int:

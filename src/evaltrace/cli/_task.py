@@ -6,6 +6,7 @@ import importlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from evaltrace import ConfigurationError, Model, Provider, get_provider
 from evaltrace.providers._registry import provider_names
@@ -47,7 +48,7 @@ def task_spec(spec: str | None, base_url: str | None) -> TaskArg | None:
     return _import_function(spec, prefix, attribute)
 
 
-def _import_function(spec: str, module_name: str, attribute: str) -> Callable[[str], object]:
+def _import_function(spec: str, module_name: str, attribute: str) -> TaskArg:
     module = _import_module(spec, module_name)
     target: object = module
     for part in attribute.split("."):
@@ -60,7 +61,7 @@ def _import_function(spec: str, module_name: str, attribute: str) -> Callable[[s
         raise ConfigurationError(
             f"--task {spec!r}: {attribute!r} is a {type(target).__name__}, not a function"
         )
-    return target
+    return cast(TaskArg, target)  # the user's function: its replies are checked when it runs
 
 
 def _import_module(spec: str, module_name: str) -> object:

@@ -30,8 +30,15 @@ class Metric(Protocol):
     exception into such a score).
     """
 
-    name: str
-    purpose: str
+    @property
+    def name(self) -> str:
+        """The metric's name: the key of its scores and summaries."""
+        ...
+
+    @property
+    def purpose(self) -> str:
+        """``evaltrace.purpose`` of the metric's model calls."""
+        ...
 
     async def score(self, context: MetricContext) -> Score:
         """Score ``context.output`` for ``context.case``."""

@@ -30,7 +30,7 @@ def gemma_model_path(cache_dir: str | Path | None = None) -> Path:
     """
     package = require(GEMMA_PACKAGE, EXTRA)
     directory = Path(cache_dir) if cache_dir is not None else _cache_dir()
-    target = directory / package.MODEL_NAME
+    target: Path = directory / package.MODEL_NAME
     expected = package.EXPECTED_SHA256
     with _assemble_lock:
         if _marker_matches(target, expected):

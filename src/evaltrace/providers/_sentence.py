@@ -132,13 +132,14 @@ def _no_progress_bars() -> Iterator[None]:
     except ImportError:
         yield
         return
-    enabled = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
+    progress: Any = transformers_logging  # untyped
+    enabled = progress.is_progress_bar_enabled()
+    progress.disable_progress_bar()
     try:
         yield
     finally:
         if enabled:
-            transformers_logging.enable_progress_bar()
+            progress.enable_progress_bar()
 
 
 def default_embedding_model() -> EmbeddingModel:

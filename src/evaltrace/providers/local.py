@@ -113,7 +113,7 @@ def _extra_buffer_types(enabled: bool) -> Iterator[None]:
     default-parameters function is swapped for the duration of the load. Its
     AMX kernels crash (SIGSEGV in ``ggml_backend_amx_mul_mat``) on this model.
     """
-    lib = require("llama_cpp.llama_cpp", EXTRA)
+    lib: Any = require("llama_cpp.llama_cpp", EXTRA)
     default = lib.llama_model_default_params
     if enabled or not hasattr(default(), "use_extra_bufts"):
         yield
@@ -232,7 +232,8 @@ class LlamaCppProvider:
             request["stop"] = [*_FEW_SHOT_STOP, *params.stop]
             prompt = few_shot_prompt(messages, self.instruction, self.examples)
         request.update(params.extra)
-        return llama.create_completion(prompt, **request)
+        completion: dict[str, Any] = llama.create_completion(prompt, **request)
+        return completion
 
     def _completion(self, response: dict[str, Any]) -> Completion:
         choice = response["choices"][0]
@@ -317,7 +318,8 @@ def _chat(
     if params.json_schema is not None:
         request["response_format"] = {"type": "json_object", "schema": params.json_schema}
     request.update(stop=list(params.stop), **params.extra)
-    return handler(llama=llama, messages=_gemma_turns(messages), **request)
+    reply: dict[str, Any] = handler(llama=llama, messages=_gemma_turns(messages), **request)
+    return reply
 
 
 def _gemma_turns(messages: Sequence[Message]) -> list[dict[str, str]]:

@@ -180,7 +180,7 @@ def _timeline(case: CaseResult) -> _Json | None:
     start: datetime | None = case.started_at or (calls[0].timestamp if calls else None)
     if start is None:
         return None
-    bars = [
+    bars: list[dict[str, Any]] = [
         {
             "offset": (c.timestamp - start).total_seconds(),
             "latency": c.latency,

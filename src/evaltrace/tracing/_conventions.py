@@ -199,7 +199,7 @@ def _indexed_messages(
     attributes: Attributes, prefix: str, role: str, content: str
 ) -> list[Message]:
     """Messages flattened as ``<prefix>N<role>`` / ``<prefix>N<content>`` attributes."""
-    messages = []
+    messages: list[Message] = []
     index = 0
     while True:
         text = attributes.get(f"{prefix}{index}{content}")
@@ -231,9 +231,8 @@ def _event_text(attributes: Attributes) -> str:
         value = attributes.get(key)
         if isinstance(value, str):
             parsed = _json_value(value)
-            if isinstance(parsed, dict) and isinstance(parsed.get("content"), str):
-                return parsed["content"]
-            return value
+            content = parsed.get("content") if isinstance(parsed, dict) else None
+            return content if isinstance(content, str) else value
     return ""
 
 

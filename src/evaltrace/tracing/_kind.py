@@ -39,7 +39,7 @@ class InternalKindTracerProvider(trace.TracerProvider):
     def __init__(self, inner: trace.TracerProvider) -> None:
         self._inner = inner
 
-    def get_tracer(  # type: ignore[override]
+    def get_tracer(
         self,
         instrumenting_module_name: str,
         instrumenting_library_version: str | None = None,
