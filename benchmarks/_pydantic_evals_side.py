@@ -18,10 +18,12 @@ import json
 import time
 
 from openai import AsyncOpenAI
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.openai import OpenAIProvider
-from pydantic_evals import Case, Dataset
-from pydantic_evals.evaluators import LLMJudge
+
+# pydantic-ai and pydantic-evals are installed only in this script's own venv (see above).
+from pydantic_ai.models.openai import OpenAIChatModel  # type: ignore[import-not-found]
+from pydantic_ai.providers.openai import OpenAIProvider  # type: ignore[import-not-found]
+from pydantic_evals import Case, Dataset  # type: ignore[import-not-found]
+from pydantic_evals.evaluators import LLMJudge  # type: ignore[import-not-found]
 
 
 async def main(base_url: str, cases: int, concurrency: int) -> None:

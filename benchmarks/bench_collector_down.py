@@ -143,7 +143,7 @@ def measure(
     process_wall = time.perf_counter() - started
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     report["process_wall"] = process_wall
     return report
 

@@ -56,6 +56,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E4
     InMemorySpanExporter,
 )
 from opentelemetry.trace import SpanKind  # noqa: E402
+from opentelemetry.util.types import AttributeValue  # noqa: E402
 
 from evaltrace import Case, GenerationParams, Message, Model, ScriptedProvider, evaluate  # noqa: E402
 from evaltrace.tracing import _attributes as attr  # noqa: E402
@@ -94,7 +95,9 @@ def batch_provider() -> tuple[TracerProvider, NoOpExporter]:
     return provider, exporter
 
 
-async def evaltrace_span_template() -> tuple[str, dict[str, object], dict[str, object]]:
+async def evaltrace_span_template() -> tuple[
+    str, dict[str, AttributeValue], dict[str, AttributeValue]
+]:
     """Name and attributes (at start, at end) of a real evaltrace call span."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -171,7 +174,9 @@ def without(part: str) -> Iterator[None]:
     from evaltrace.tracing import InteractionCollector, processor
 
     if part == "conversion":
-        convert = processor.own_call_to_interaction
+        # processor imports own_call_to_interaction without re-exporting it; the
+        # decomposition swaps that binding, so mypy's attr-defined is silenced here.
+        convert = processor.own_call_to_interaction  # type: ignore[attr-defined]
         stored: list[object] = []
 
         def hand_back_one(*args: object, **kwargs: object) -> object:
@@ -179,11 +184,11 @@ def without(part: str) -> Iterator[None]:
                 stored.append(convert(*args, **kwargs))  # type: ignore[arg-type]
             return stored[0]
 
-        processor.own_call_to_interaction = hand_back_one  # type: ignore[assignment]
+        processor.own_call_to_interaction = hand_back_one  # type: ignore[attr-defined,assignment]
         try:
             yield
         finally:
-            processor.own_call_to_interaction = convert
+            processor.own_call_to_interaction = convert  # type: ignore[attr-defined]
         return
     hooks = ("on_start", "on_end", "attach_own")
     saved = {name: InteractionCollector.__dict__[name] for name in hooks}
@@ -197,7 +202,10 @@ def without(part: str) -> Iterator[None]:
 
 
 def bare_runner(
-    name: str, start: dict[str, object], end: dict[str, object], provider: TracerProvider
+    name: str,
+    start: dict[str, AttributeValue],
+    end: dict[str, AttributeValue],
+    provider: TracerProvider,
 ) -> Callable[[int, bool], Awaitable[float]]:
     tracer = provider.get_tracer("bench")
     scripted = ScriptedProvider(REPLY)

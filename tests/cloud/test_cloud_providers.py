@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from evaltrace import Case, Correctness, evaluate
 
@@ -24,11 +25,12 @@ KEYS = {name: os.environ.get(name) for name in ("OPENAI_API_KEY", "ANTHROPIC_API
     ],
 )
 async def test_a_cloud_judge_is_traced_priced_and_keyless(
-    judge: str, key: str, monkeypatch: pytest.MonkeyPatch, tracer_provider: object
+    judge: str, key: str, monkeypatch: pytest.MonkeyPatch, tracer_provider: TracerProvider
 ) -> None:
-    if not KEYS[key]:
+    api_key = KEYS[key]
+    if not api_key:
         pytest.fail(f"--run-cloud needs {key} set")
-    monkeypatch.setenv(key, KEYS[key])
+    monkeypatch.setenv(key, api_key)
     result = await evaluate(
         [Case(input="What is the capital of France?", output="Paris", expected="Paris")],
         metrics=[Correctness()],
@@ -38,6 +40,7 @@ async def test_a_cloud_judge_is_traced_priced_and_keyless(
     (call,) = [i for i in result.interactions if i.error is None]
     assert call.purpose == "correctness_evaluation"
     assert call.input_tokens and call.output_tokens
-    assert call.cost() is not None and call.cost() > 0
+    cost = call.cost()
+    assert cost is not None and cost > 0
     assert result.cases[0].scores[0].value is not None
-    assert KEYS[key] not in result.model_dump_json()
+    assert api_key not in result.model_dump_json()

@@ -51,6 +51,7 @@ async def test_instrumented_application_calls_are_task_interactions(
             max_tokens=16,
             temperature=0.0,
         )
+        assert reply.usage is not None
         usage_by_question[question] = (reply.usage.prompt_tokens, reply.usage.completion_tokens)
         return reply.choices[0].message.content or ""
 
@@ -66,6 +67,7 @@ async def test_instrumented_application_calls_are_task_interactions(
         (call,) = case.interactions
         assert call.purpose == "task" and call.case_id == case.case_id
         assert (call.input_tokens, call.output_tokens) == usage_by_question[case.case.input]
+        assert call.input_tokens is not None and call.output_tokens is not None
         assert call.input_tokens > 0 and call.output_tokens > 0
         assert call.provider == "openai"
 

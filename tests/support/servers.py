@@ -141,7 +141,8 @@ def free_port(host: str = LOOPBACK) -> int:
     """A TCP port that was free on ``host`` a moment ago (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -641,9 +642,13 @@ def run_rotel(
         # ROTEL_* variables would silently reconfigure the agent.
         env = _clean_env(["ROTEL_"], {"NO_COLOR": "1"})
         process = _start(cmd, env=env, log_path=log_path, cwd=workdir)
+
+        def listening(g: int = grpc_port, h: int = http_port) -> bool:
+            return port_open(LOOPBACK, g) and port_open(LOOPBACK, h)
+
         try:
             poll_until(
-                lambda g=grpc_port, h=http_port: port_open(LOOPBACK, g) and port_open(LOOPBACK, h),
+                listening,
                 timeout=start_timeout,
                 what=f"rotel-agent listening on {grpc_port}/{http_port}",
                 process=process,
@@ -765,7 +770,8 @@ class PhoenixServer:
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback URL
-            return resp.status == 200
+            status: int = resp.status
+            return status == 200
     except (OSError, urllib.error.URLError):
         return False
 
@@ -812,11 +818,13 @@ def run_phoenix(
             [str(python), str(_PHOENIX_LAUNCHER)], env=env, log_path=log_path, cwd=working_dir
         )
         base = f"http://{LOOPBACK}:{port}"
+
+        def ready(b: str = base, g: int = grpc_port) -> bool:
+            return _http_ok(f"{b}/healthz") and _http_ok(f"{b}/readyz") and port_open(LOOPBACK, g)
+
         try:
             poll_until(
-                lambda b=base, g=grpc_port: (
-                    _http_ok(f"{b}/healthz") and _http_ok(f"{b}/readyz") and port_open(LOOPBACK, g)
-                ),
+                ready,
                 timeout=start_timeout,
                 interval=0.5,
                 what=f"Phoenix ready on {port} (gRPC {grpc_port})",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._conventions import is_inference
 
 
-def inference_spans(spans: Iterator[ReadableSpan] | list[ReadableSpan]) -> list[ReadableSpan]:
+def inference_spans(spans: Iterable[ReadableSpan]) -> list[ReadableSpan]:
     return [s for s in spans if is_inference(s.attributes or {})]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
-from evaltrace import Case, Contains, evaluate, evaluate_sync, read_case_results
+from evaltrace import Case, CaseResult, Contains, evaluate, evaluate_sync, read_case_results
 
 
 class OpenSpans(SpanProcessor):
@@ -48,7 +48,7 @@ async def test_cancelled_run_saves_finished_cases_and_ends_every_span(
     finished = asyncio.Event()
     done: list[str] = []
 
-    def on_case(result) -> None:  # type: ignore[no-untyped-def]
+    def on_case(result: CaseResult) -> None:
         done.append(result.case_id)
         if len(done) == 3:
             finished.set()
@@ -83,14 +83,16 @@ def test_ctrl_c_in_a_script_returns_the_partial_result(tracer_provider: TracerPr
     finished = threading.Event()
     count = {"n": 0}
 
-    def on_case(result) -> None:  # type: ignore[no-untyped-def]
+    def on_case(result: CaseResult) -> None:
         count["n"] += 1
         if count["n"] == 2:
             finished.set()
 
     def press_ctrl_c() -> None:
         if finished.wait(30):  # deliver SIGINT to the main thread, as a terminal would
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            main_thread_id = threading.main_thread().ident
+            assert main_thread_id is not None  # the main thread is running
+            signal.pthread_kill(main_thread_id, signal.SIGINT)
 
     timer = threading.Thread(target=press_ctrl_c)
     timer.start()

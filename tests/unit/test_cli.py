@@ -17,6 +17,7 @@ from evaltrace import (
     EmbeddingModel,
     Embeddings,
     EvaluationResult,
+    Model,
     ScriptedProvider,
     read_case_results,
     register_provider,
@@ -550,12 +551,14 @@ def test_progress_bar_counts_finished_cases() -> None:
 def test_task_base_url_means_an_openai_compatible_server() -> None:
     provider = model_spec(None, "http://127.0.0.1:8080/v1")
     assert provider is not None and not isinstance(provider, str)
+    assert not isinstance(provider, Model)  # a provider, whose model and server are read below
     assert (provider.model, provider.server_address, provider.server_port) == (
         "default",
         "127.0.0.1",
         8080,
     )
     named = model_spec("qwen2.5", "http://localhost:11434/v1")
+    assert not isinstance(named, Model)
     assert not isinstance(named, str) and named is not None and named.model == "qwen2.5"
     assert model_spec("openai:gpt-4o-mini", None) == "openai:gpt-4o-mini"
 

@@ -49,7 +49,7 @@ def write(path: Path, text: str | bytes) -> Path:
 
 GOOD_LINE = json.dumps({"input": "q", "expected": "a", "output": "a"}) + "\n"
 
-BAD_INPUTS = {
+BAD_INPUTS: dict[str, tuple[list[str], dict[str, str | bytes], str]] = {
     "malformed jsonl line": (
         ["run", "qa.jsonl", "-m", "contains"],
         {"qa.jsonl": GOOD_LINE + '{"input": "b", \n'},

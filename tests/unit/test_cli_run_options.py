@@ -262,7 +262,9 @@ def test_many_cases_show_the_worst_and_an_errors_table(
 
 
 def test_running_totals_count_calls_tokens_and_cost() -> None:
-    def call(model: str, provider: str, tokens: tuple[int, int], error: str | None = None):
+    def call(
+        model: str, provider: str, tokens: tuple[int, int], error: str | None = None
+    ) -> LLMInteraction:
         return LLMInteraction(
             prompt="p",
             response="r",

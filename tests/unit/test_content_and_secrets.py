@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 import httpx2
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util.types import AttributeValue
 
 from evaltrace import (
     Case,
@@ -73,10 +77,14 @@ async def test_content_on_spans_when_the_user_opts_in(
     task_span = next(
         s
         for s in inference_spans(span_exporter.get_finished_spans())
-        if s.attributes[attr.PURPOSE] == "task"
+        if cast(Mapping[str, AttributeValue], s.attributes)[attr.PURPOSE] == "task"
     )
-    assert QUESTION in task_span.attributes[attr.INPUT_MESSAGES]
-    assert ANSWER in task_span.attributes[attr.OUTPUT_MESSAGES]
+    assert task_span.attributes is not None
+    input_messages = task_span.attributes[attr.INPUT_MESSAGES]
+    output_messages = task_span.attributes[attr.OUTPUT_MESSAGES]
+    assert isinstance(input_messages, str) and isinstance(output_messages, str)  # JSON text
+    assert QUESTION in input_messages
+    assert ANSWER in output_messages
     task_call = next(i for i in result.interactions if i.purpose == "task")
     assert (task_call.prompt, task_call.response) == (QUESTION, ANSWER)
 

@@ -41,6 +41,7 @@ def load_span(name: str) -> ReadableSpan:
 
 def test_openllmetry_indexed_prompt_and_completion_attributes() -> None:
     span = load_span("openllmetry-0.47.5")
+    assert span.attributes is not None
     assert is_inference(span.attributes)
     call = span_to_interaction(span, purpose=None, case_id="c7")
     assert call.prompt == "system: Answer in one word.\n\nuser: What is the capital of France?"
@@ -51,12 +52,14 @@ def test_openllmetry_indexed_prompt_and_completion_attributes() -> None:
     assert call.metadata["convention"] == "gen_ai.legacy"
     assert call.metadata["content_captured"] is True
     assert call.metadata["response_id"] == "chatcmpl-legacy1"
+    assert span.end_time is not None and span.start_time is not None
     assert call.latency == pytest.approx((span.end_time - span.start_time) / 1e9)
     assert call.span_id == "71569e2acf877c6b"
 
 
 def test_gen_ai_system_with_content_only_in_log_events() -> None:
     span = load_span("openai-v2-2.1b0")
+    assert span.attributes is not None
     assert is_inference(span.attributes)
     call = span_to_interaction(span, purpose="task")
     assert (call.prompt, call.response) == ("", "")  # content went to log events, not the span

@@ -37,10 +37,11 @@ class BlockingExporter(SpanExporter):
 def _spans(n: int) -> list[ReadableSpan]:
     provider = TracerProvider()
     tracer = provider.get_tracer("t")
-    spans = []
+    spans: list[ReadableSpan] = []
     for i in range(n):
         span = tracer.start_span(f"s{i}")
         span.end()
+        assert isinstance(span, ReadableSpan)  # the SDK's span
         spans.append(span)
     return spans
 
@@ -74,7 +75,8 @@ def test_full_queue_drops_are_counted() -> None:
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,7 +23,7 @@ from evaltrace.tracing import _attributes as attr
 from ._helpers import inference_spans, no_global_tracer_provider
 
 
-def third_party_call(provider: TracerProvider, question: str) -> str:
+def third_party_call(provider: trace.TracerProvider, question: str) -> str:
     """A call traced the way another GenAI instrumentation would trace it (no evaltrace code)."""
     tracer = provider.get_tracer("some.instrumentation")
     with tracer.start_as_current_span(
@@ -39,11 +40,15 @@ def third_party_call(provider: TracerProvider, question: str) -> str:
         return f"answer to {question}"
 
 
+AsyncTask = Callable[[str], Awaitable[str]]
+SyncTask = Callable[[str], str]
+
+
 def _model() -> Model:
     return Model(ScriptedProvider("ours"))
 
 
-def _gather_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
+def _gather_task(provider: TracerProvider) -> AsyncTask:
     model = _model()
 
     async def task(question: str) -> str:
@@ -56,7 +61,7 @@ def _gather_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
     return task
 
 
-def _create_task_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
+def _create_task_task(provider: TracerProvider) -> AsyncTask:
     model = _model()
 
     async def task(question: str) -> str:
@@ -68,7 +73,7 @@ def _create_task_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
     return task
 
 
-def _run_in_executor_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
+def _run_in_executor_task(provider: TracerProvider) -> AsyncTask:
     model = _model()
 
     async def task(question: str) -> str:
@@ -80,7 +85,7 @@ def _run_in_executor_task(provider: TracerProvider):  # type: ignore[no-untyped-
     return task
 
 
-def _thread_pool_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
+def _thread_pool_task(provider: TracerProvider) -> AsyncTask:
     pool = ThreadPoolExecutor(max_workers=2)
 
     async def task(question: str) -> str:
@@ -90,7 +95,7 @@ def _thread_pool_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
     return task
 
 
-def _sync_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
+def _sync_task(provider: TracerProvider) -> SyncTask:
     def task(question: str) -> str:
         return third_party_call(provider, question)
 
@@ -103,8 +108,10 @@ def _sync_task(provider: TracerProvider):  # type: ignore[no-untyped-def]
     ids=["gather", "create_task", "run_in_executor", "ThreadPoolExecutor", "sync-off-loop"],
 )
 async def test_task_calls_stay_in_their_case_across_concurrency(
-    make_task, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
-) -> None:  # type: ignore[no-untyped-def]
+    make_task: Callable[[TracerProvider], AsyncTask | SyncTask],
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+) -> None:
     result = await evaluate(
         [Case(input=f"question {i}") for i in range(4)],
         task=make_task(tracer_provider),
@@ -121,8 +128,10 @@ async def test_task_calls_stay_in_their_case_across_concurrency(
         assert case.output == f"answer to {case.case.input}"
     # Every third-party span is in the run's trace, under its case span.
     for span in third_party:
+        assert span.parent is not None
         parent = spans[span.parent.span_id]
         while not parent.name.startswith("case "):
+            assert parent.parent is not None
             parent = spans[parent.parent.span_id]
         assert span.context.trace_id == parent.context.trace_id
     # Context propagation is switched off again after the run.

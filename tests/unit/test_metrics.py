@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -16,8 +18,10 @@ from evaltrace import (
     Faithfulness,
     JSONValid,
     JudgeReplyError,
+    Metric,
     MetricContext,
     RegexMatch,
+    Score,
     ScriptedProvider,
     SemanticSimilarity,
     evaluate,
@@ -25,7 +29,7 @@ from evaltrace import (
 from evaltrace.metrics import parse_verdict
 
 
-async def _score(metric, output: str | None, **case: object):  # type: ignore[no-untyped-def]
+async def _score(metric: Metric, output: str | None, **case: Any) -> Score:
     return await metric.score(MetricContext(case=Case(input="q", **case), output=output))
 
 
@@ -44,7 +48,9 @@ async def _score(metric, output: str | None, **case: object):  # type: ignore[no
         (JSONValid(required_keys=("b",)), '{"a": 1}', {}, 0.0),
     ],
 )
-async def test_deterministic_metrics(metric, output, case, value) -> None:  # type: ignore[no-untyped-def]
+async def test_deterministic_metrics(
+    metric: Metric, output: str, case: dict[str, Any], value: float
+) -> None:
     score = await _score(metric, output, **case)
     assert score.value == value
     assert score.passed is (value == 1.0)

@@ -8,7 +8,7 @@ give the same span, the same metrics and the same interaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -46,8 +46,8 @@ class RemoteProvider(ScriptedProvider):
 
     name = "openai"
     in_process = False
-    server_address = "llm.example"
-    server_port = 8443
+    server_address: str | None = "llm.example"
+    server_port: int | None = 8443
 
 
 def _reply(messages: Sequence[Message]) -> Completion:
@@ -78,6 +78,7 @@ async def _spans_and_metrics(
         meter_provider=MeterProvider(metric_readers=[reader]),
     )
     data = reader.get_metrics_data()
+    assert data is not None
     points = {
         metric.name: sorted(
             (dict(p.attributes or {}) for p in metric.data.data_points), key=lambda a: sorted(a)
@@ -238,6 +239,7 @@ def test_span_attributes_reads_the_sdk_dict_and_copies_anything_else() -> None:
     provider = TracerProvider()
     span = provider.get_tracer("t").start_span("s", attributes={"a": 1, "b": ["x"]})
     span.end()
+    assert isinstance(span, ReadableSpan)  # the SDK's span, which span_attributes reads
     fast = span_attributes(span)
     assert type(fast) is dict, "the SDK no longer keeps a plain dict: re-measure P1"
     assert fast == dict(span.attributes or {})
@@ -254,8 +256,9 @@ async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
 ) -> None:
     from evaltrace.tracing import processor
 
-    convert = processor.own_call_to_interaction
-    sinks: list[Any] = []
+    # processor imports it without re-exporting it; the test wraps that very binding.
+    convert = processor.own_call_to_interaction  # type: ignore[attr-defined]
+    sinks: list[processor.RunSink] = []
 
     def fails_for_the_second_case(span: ReadableSpan, record: OwnCallRecord, **kw: Any) -> Any:
         if kw["case_id"] == "1":
@@ -264,16 +267,17 @@ async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
 
     monkeypatch.setattr(processor, "own_call_to_interaction", fails_for_the_second_case)
     open_run = processor.InteractionCollector.open_run
-    monkeypatch.setattr(
-        processor.InteractionCollector,
-        "open_run",
-        lambda self, run_id: sinks.append(open_run(self, run_id)) or sinks[-1],
-    )
+
+    def recording_open_run(self: processor.InteractionCollector, run_id: str) -> processor.RunSink:
+        sinks.append(open_run(self, run_id))
+        return sinks[-1]
+
+    monkeypatch.setattr(processor.InteractionCollector, "open_run", recording_open_run)
     cases = [Case(input=f"q{i}", output="a", expected="a") for i in range(3)]
     result = await evaluate(
         cases, [SemanticSimilarity()], judge=RemoteProvider(_reply), tracer_provider=tracer_provider
     )
-    assert sorted(i.case_id for i in result.interactions) == ["0", "2"]
+    assert sorted(cast(str, i.case_id) for i in result.interactions) == ["0", "2"]
     assert [s.conversion_errors for s in sinks] == [1]
     assert result.unrecorded_calls == 1  # the result says what it misses
     assert "1 model calls could not be recorded as interactions" in caplog.text

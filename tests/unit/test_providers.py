@@ -117,6 +117,7 @@ async def test_concurrent_rejections_step_down_one_format_only() -> None:
     assert server.formats.count("json_schema") == 2
     assert "json_object" in server.formats  # the schema-carrying fallback was not skipped
     provider = model.provider
+    assert isinstance(provider, OpenAIProvider)
     assert provider._json_format == 1  # json_object with schema  # noqa: SLF001
 
 

@@ -111,7 +111,8 @@ class _Page(HTMLParser):
 
 def _data(page: _Page) -> dict[str, Any]:
     (text,) = [body for attrs, body in page.scripts if attrs.get("type") == "application/json"]
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def _csp(page: _Page) -> dict[str, str]:

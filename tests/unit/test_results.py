@@ -85,7 +85,9 @@ async def test_json_round_trip(tracer_provider: TracerProvider, tmp_path: Path) 
     path = result.save(tmp_path / "results.json")
     assert EvaluationResult.load(path) == result
     assert [c.case_id for c in again.cases] == ["0", "named"]
-    assert again.cases[0].score("semantic_similarity").value == pytest.approx(0.7)
+    score = again.cases[0].score("semantic_similarity")
+    assert score is not None
+    assert score.value == pytest.approx(0.7)
 
 
 async def test_totals_and_aggregates(tracer_provider: TracerProvider) -> None:
@@ -100,6 +102,7 @@ async def test_totals_and_aggregates(tracer_provider: TracerProvider) -> None:
     assert result.totals.calls == 4
     assert result.totals.tokens == sum(i.tokens_used for i in result.interactions)
     assert result.totals.latency_p50 is not None
+    assert result.totals.latency_p95 is not None
     assert result.totals.latency_p95 >= result.totals.latency_p50
     assert result.totals.cost_usd == 0.0  # scripted models run locally
     (key,) = result.by_purpose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no hints; types-jsonschema not installed
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
+from opentelemetry.util.types import AttributeValue
 
 from evaltrace import (
     Case,
@@ -49,17 +55,20 @@ async def test_each_call_is_one_span_and_one_equal_interaction(
     for interaction in result.interactions:
         span = by_span_id[interaction.span_id]
         attributes = span.attributes
+        assert attributes is not None
         assert interaction.trace_id == format_trace_id(span.context.trace_id)
         assert interaction.model == attributes[attr.REQUEST_MODEL]
         assert interaction.provider == attributes[attr.PROVIDER_NAME]
         assert interaction.input_tokens == attributes[attr.USAGE_INPUT_TOKENS]
         assert interaction.output_tokens == attributes[attr.USAGE_OUTPUT_TOKENS]
+        assert interaction.input_tokens is not None and interaction.output_tokens is not None
         assert interaction.tokens_used == interaction.input_tokens + interaction.output_tokens
+        assert span.end_time is not None and span.start_time is not None
         assert interaction.latency == pytest.approx((span.end_time - span.start_time) / 1e9)
         assert interaction.timestamp == datetime.fromtimestamp(span.start_time / 1e9, UTC)
         assert interaction.timestamp.tzinfo is not None
         assert interaction.purpose == attributes[attr.PURPOSE]
-        assert span.name == f"chat {attributes[attr.REQUEST_MODEL]}"
+        assert span.name == f"chat {attributes[attr.REQUEST_MODEL]!s}"
         assert attributes[attr.OPERATION_NAME] == "chat"
     purposes = sorted(i.purpose for i in result.interactions)
     assert purposes == ["correctness_evaluation"] * 2 + ["semantic_evaluation"] * 2 + ["task"] * 2
@@ -81,12 +90,13 @@ async def test_span_tree_is_evaluate_case_metric_chat(
     spans = {s.context.span_id: s for s in span_exporter.get_finished_spans()}
     (judge_span,) = inference_spans(list(spans.values()))
     chain = []
-    span = judge_span
+    span: ReadableSpan | None = judge_span
     while span is not None:
         chain.append(span.name)
         span = spans.get(span.parent.span_id) if span.parent else None
     assert chain == ["chat scripted-model", "metric semantic_similarity", "case 0", "evaluate tree"]
     root = next(s for s in spans.values() if s.parent is None)
+    assert root.attributes is not None
     assert root.attributes[attr.RUN_NAME] == "tree"
     assert root.attributes[attr.DATASET_SIZE] == 1
 
@@ -109,6 +119,7 @@ async def test_openai_call_span_is_client_with_semconv_attributes(
     (span,) = inference_spans(span_exporter.get_finished_spans())
     assert span.kind is SpanKind.CLIENT
     a = span.attributes
+    assert a is not None
     assert a[attr.PROVIDER_NAME] == "openai"
     assert a[attr.REQUEST_MODEL] == "gpt-4o-mini"
     assert a[attr.RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
@@ -119,8 +130,9 @@ async def test_openai_call_span_is_client_with_semconv_attributes(
     assert a[attr.SERVER_PORT] == 443
     assert a[attr.REQUEST_TEMPERATURE] == 0.0
     (interaction,) = result.interactions
-    assert interaction.cost() is not None and interaction.cost() > 0
-    assert result.totals.cost_usd == pytest.approx(float(interaction.cost()))
+    cost = interaction.cost()
+    assert cost is not None and cost > 0
+    assert result.totals.cost_usd == pytest.approx(float(cost))
 
 
 async def test_start_attributes_are_set_when_the_span_starts(
@@ -129,7 +141,7 @@ async def test_start_attributes_are_set_when_the_span_starts(
     seen: list[dict[str, object]] = []
 
     class StartRecorder(SpanProcessor):
-        def on_start(self, span: object, parent_context: object = None) -> None:
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
             seen.append(dict(span.attributes or {}))
 
     tracer_provider.add_span_processor(StartRecorder())
@@ -154,6 +166,7 @@ async def test_failed_call_is_error_span_and_error_interaction_and_run_returns(
     )
     (span,) = inference_spans(span_exporter.get_finished_spans())
     assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
     assert span.attributes[attr.ERROR_TYPE] == "UpstreamError"
     (interaction,) = result.interactions
     assert interaction.error is not None and "boom from upstream" in interaction.error
@@ -196,19 +209,22 @@ async def test_evaluation_result_events_on_the_case_span(
     )
     case_span = next(s for s in span_exporter.get_finished_spans() if s.name == "case 0")
     events = {
-        e.attributes[attr.EVALUATION_NAME]: e
+        cast(Mapping[str, AttributeValue], e.attributes)[attr.EVALUATION_NAME]: e
         for e in case_span.events
         if e.name == attr.EVALUATION_EVENT
     }
     assert set(events) == {"semantic_similarity", "contains"}
     semantic = events["semantic_similarity"].attributes
+    assert semantic is not None
     assert semantic[attr.EVALUATION_SCORE_VALUE] == 0.8
     assert semantic[attr.EVALUATION_SCORE_LABEL] == "pass"
     assert semantic[attr.EVALUATION_EXPLANATION] == "close enough"
 
 
 async def test_genai_client_metrics_are_recorded(
-    tracer_provider: TracerProvider, meter_provider: object, metric_reader: object
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: InMemoryMetricReader,
 ) -> None:
     await evaluate(
         [Case(input="q")],
@@ -217,6 +233,7 @@ async def test_genai_client_metrics_are_recorded(
         meter_provider=meter_provider,
     )
     data = metric_reader.get_metrics_data()
+    assert data is not None
     points = {
         metric.name: metric.data.data_points
         for resource in data.resource_metrics
@@ -224,5 +241,8 @@ async def test_genai_client_metrics_are_recorded(
         for metric in scope.metrics
     }
     assert "gen_ai.client.operation.duration" in points
-    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in points["gen_ai.client.token.usage"]}
+    usage = cast(Sequence[HistogramDataPoint], points["gen_ai.client.token.usage"])
+    tokens = {
+        cast(Mapping[str, AttributeValue], p.attributes)["gen_ai.token.type"]: p.sum for p in usage
+    }
     assert tokens == {"input": 1, "output": 5}

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import httpx2
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from evaltrace import Case, ScriptedProvider, evaluate
+from evaltrace import (
+    Case,
+    Completion,
+    EvaluationResult,
+    GenerationParams,
+    Message,
+    ScriptedProvider,
+    evaluate,
+)
 from evaltrace.providers import Model
 from evaltrace.providers.anthropic import AnthropicProvider
 from evaltrace.providers.openai_compat import OpenAIProvider
@@ -20,7 +30,9 @@ from ._helpers import inference_spans
 STORY = "once upon a time there was a span"
 
 
-async def _run_task(task, tracer_provider: TracerProvider):  # type: ignore[no-untyped-def]
+async def _run_task(
+    task: Callable[[str], Awaitable[str]], tracer_provider: TracerProvider
+) -> EvaluationResult:
     return await evaluate([Case(input="tell me")], task=task, tracer_provider=tracer_provider)
 
 
@@ -43,9 +55,12 @@ async def test_full_stream_records_text_usage_and_stop(
     assert call.response == STORY and call.output_tokens == 8
     assert call.metadata["finish_reasons"] == ["stop"]
     (span,) = inference_spans(span_exporter.get_finished_spans())
+    assert span.attributes is not None
     assert span.attributes[attr.RESPONSE_FINISH_REASONS] == ("stop",)
     assert span.attributes["gen_ai.request.stream"] is True
-    assert span.attributes["gen_ai.response.time_to_first_chunk"] >= 0
+    time_to_first_chunk = span.attributes["gen_ai.response.time_to_first_chunk"]
+    assert isinstance(time_to_first_chunk, int | float)
+    assert time_to_first_chunk >= 0
 
 
 async def test_consumer_stopping_early_ends_the_span_with_the_partial_output(
@@ -86,10 +101,11 @@ async def test_broken_stream_is_an_error_span_with_partial_output(
     assert call.error is not None and call.error.startswith("ConnectionResetError")
     (span,) = inference_spans(span_exporter.get_finished_spans())
     assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
     assert span.attributes[attr.RESPONSE_FINISH_REASONS] == ("error",)
 
 
-def _sse(events: list[dict | str]) -> bytes:
+def _sse(events: list[dict[str, Any] | str]) -> bytes:
     lines = []
     for event in events:
         data = event if isinstance(event, str) else json.dumps(event)
@@ -100,7 +116,7 @@ def _sse(events: list[dict | str]) -> bytes:
 async def test_openai_stream_asks_for_usage_in_the_final_chunk(
     tracer_provider: TracerProvider,
 ) -> None:
-    requests: list[dict] = []
+    requests: list[dict[str, Any]] = []
 
     def server(request: httpx2.Request) -> httpx2.Response:
         requests.append(json.loads(request.content))
@@ -146,7 +162,7 @@ async def test_openai_stream_asks_for_usage_in_the_final_chunk(
 async def test_anthropic_stream_collects_usage_from_start_and_delta_events(
     tracer_provider: TracerProvider,
 ) -> None:
-    def event(name: str, data: dict) -> str:
+    def event(name: str, data: dict[str, Any]) -> str:
         return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
     body = "".join(
@@ -220,9 +236,12 @@ async def test_provider_without_streaming_answers_in_one_chunk(
 ) -> None:
     class Plain:
         name, model, operation, in_process = "plain", "p", "chat", True
-        server_address = server_port = None
+        server_address: str | None = None
+        server_port: int | None = None
 
-        async def complete(self, messages, params):  # type: ignore[no-untyped-def]
+        async def complete(
+            self, messages: Sequence[Message], params: GenerationParams
+        ) -> Completion:
             from evaltrace import Completion
 
             return Completion(text="whole", input_tokens=1, output_tokens=1)
