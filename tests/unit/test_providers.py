@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import httpx2
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from evaltrace import ConfigurationError, GenerationParams, Model, ProviderError, get_provider
+from evaltrace import (
+    Case,
+    Completion,
+    ConfigurationError,
+    ExactMatch,
+    GenerationParams,
+    Message,
+    Model,
+    Provider,
+    ProviderError,
+    evaluate,
+    get_provider,
+)
 from evaltrace.metrics._parse import JUDGE_SCHEMA
 from evaltrace.providers import RetryPolicy
 from evaltrace.providers.openai_compat import OpenAIProvider
@@ -175,3 +188,38 @@ async def test_bodies_that_are_not_a_completion_are_retryable_errors(
     with pytest.raises(ProviderError) as info:
         await _answering(response).complete([], GenerationParams())
     assert info.value.retryable and info.value.error_type == error_type
+
+
+class _AcmeProvider:
+    """A user's provider with plain class attributes, as docs/providers.md shows."""
+
+    name = "acme"
+    model = "acme-1"
+    operation = "chat"
+    in_process = False
+    server_address = "api.acme.test"
+    server_port = None
+
+    async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        return Completion(text=f"echo: {messages[-1].content}", input_tokens=3, output_tokens=2)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_plain_user_provider_satisfies_the_protocol(
+    tracer_provider: TracerProvider,
+) -> None:
+    """Also a static check: ``make lint`` runs mypy --strict over this file."""
+    provider: Provider = _AcmeProvider()  # read-only protocol members accept plain attributes
+    assert isinstance(provider, Provider)
+    result = await evaluate(
+        [Case(input="hi", expected="echo: hi")],
+        [ExactMatch()],
+        task=Model(provider),
+        tracer_provider=tracer_provider,
+    )
+    (call,) = result.interactions
+    assert (call.provider, call.model, call.response) == ("acme", "acme-1", "echo: hi")
+    assert call.metadata["server_address"] == "api.acme.test"
+    assert result.cases[0].scores[0].value == 1.0

@@ -57,12 +57,36 @@ class Provider(Protocol):
     this process (its spans are INTERNAL rather than CLIENT).
     """
 
-    name: str
-    model: str
-    operation: str
-    in_process: bool
-    server_address: str | None
-    server_port: int | None
+    # Read-only members: a class attribute, a dataclass field or a property all satisfy them.
+    @property
+    def name(self) -> str:
+        """``gen_ai.provider.name``."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """``gen_ai.request.model``."""
+        ...
+
+    @property
+    def operation(self) -> str:
+        """``gen_ai.operation.name`` of its calls."""
+        ...
+
+    @property
+    def in_process(self) -> bool:
+        """True for a model running in this process."""
+        ...
+
+    @property
+    def server_address(self) -> str | None:
+        """``server.address`` of a remote model."""
+        ...
+
+    @property
+    def server_port(self) -> int | None:
+        """``server.port`` of a remote model."""
+        ...
 
     async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         """Send ``messages`` and return the model's completion; raise ProviderError on failure."""
@@ -109,11 +133,31 @@ class Embeddings:
 class Embedder(Protocol):
     """An embedding model behind one async call."""
 
-    name: str
-    model: str
-    in_process: bool
-    server_address: str | None
-    server_port: int | None
+    # Read-only members, as in ``Provider``.
+    @property
+    def name(self) -> str:
+        """``gen_ai.provider.name``."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """``gen_ai.request.model``."""
+        ...
+
+    @property
+    def in_process(self) -> bool:
+        """True for a model running in this process."""
+        ...
+
+    @property
+    def server_address(self) -> str | None:
+        """``server.address`` of a remote model."""
+        ...
+
+    @property
+    def server_port(self) -> int | None:
+        """``server.port`` of a remote model."""
+        ...
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         """Return one vector per text."""
