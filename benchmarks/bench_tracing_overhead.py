@@ -26,7 +26,10 @@ from 1.3x to 2.0x.
 
 ``--decompose`` also times the tracing path with parts taken out (measurement
 only, by patching): the conversion replaced by handing back one stored
-interaction, and the collector's hooks turned off altogether.
+interaction, and the collector's hooks turned off altogether. And the bare span
+plus the least any tool that keeps a record of each call does: a slotted
+16-field record built from values in hand (rendered prompt, times, hex ids),
+kept in a list.
 
     .venv/bin/python benchmarks/bench_tracing_overhead.py [--calls N] [--rounds R] [--profile]
 """
@@ -40,6 +43,8 @@ import gc
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,10 +60,18 @@ from opentelemetry.sdk.trace.export import (  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
     InMemorySpanExporter,
 )
-from opentelemetry.trace import SpanKind  # noqa: E402
+from opentelemetry.trace import SpanKind, format_span_id, format_trace_id  # noqa: E402
 from opentelemetry.util.types import AttributeValue  # noqa: E402
 
-from evaltrace import Case, GenerationParams, Message, Model, ScriptedProvider, evaluate  # noqa: E402
+from evaltrace import (  # noqa: E402
+    Case,
+    Completion,
+    GenerationParams,
+    Message,
+    Model,
+    ScriptedProvider,
+    evaluate,
+)
 from evaltrace.tracing import _attributes as attr  # noqa: E402
 
 PROMPT = "What is the capital of France? Answer in one word."
@@ -228,6 +241,82 @@ def bare_runner(
     return run
 
 
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """The fields of an ``LLMInteraction``, as a plain slotted record (for ``bare+record``)."""
+
+    prompt: str
+    response: str
+    model: str
+    tokens_used: int
+    latency: float
+    timestamp: datetime
+    purpose: str
+    metadata: dict[str, object]
+    input_tokens: int | None
+    output_tokens: int | None
+    provider: str | None
+    operation: str
+    trace_id: str
+    span_id: str
+    case_id: str | None
+    error: str | None
+
+
+def bare_record_runner(
+    name: str,
+    start: dict[str, AttributeValue],
+    end: dict[str, AttributeValue],
+    provider: TracerProvider,
+) -> Callable[[int], Awaitable[float]]:
+    """The bare span, then a ``CallRecord`` of the call kept in a list."""
+    tracer = provider.get_tracer("bench")
+    scripted = ScriptedProvider(REPLY)
+    messages = [Message(role="system", content=SYSTEM), Message(role="user", content=PROMPT)]
+    params = GenerationParams()
+
+    async def run(calls: int) -> float:
+        kept: list[CallRecord] = []
+        started = time.perf_counter()
+        for _ in range(calls):
+            with tracer.start_as_current_span(
+                name, kind=SpanKind.INTERNAL, attributes=start
+            ) as span:
+                completion = await scripted.complete(messages, params)
+                span.set_attributes(end)
+            kept.append(_record(span, messages, completion))
+        elapsed = time.perf_counter() - started
+        scripted.calls.clear()
+        return elapsed / calls * 1e6
+
+    return run
+
+
+def _record(span: object, messages: list[Message], completion: Completion) -> CallRecord:
+    assert isinstance(span, ReadableSpan)
+    assert span.start_time is not None and span.end_time is not None
+    context = span.get_span_context()
+    assert context is not None
+    return CallRecord(
+        "\n\n".join(f"{m.role}: {m.content}" for m in messages),
+        completion.text,
+        "scripted-model",
+        (completion.input_tokens or 0) + (completion.output_tokens or 0),
+        (span.end_time - span.start_time) / 1e9,
+        datetime.fromtimestamp(span.start_time / 1e9, UTC),
+        "task",
+        {},
+        completion.input_tokens,
+        completion.output_tokens,
+        "scripted",
+        "chat",
+        format_trace_id(context.trace_id),
+        format_span_id(context.span_id),
+        "0",
+        None,
+    )
+
+
 async def run_provider_only(calls: int) -> float:
     scripted = ScriptedProvider(REPLY)
     messages = [Message(role="system", content=SYSTEM), Message(role="user", content=PROMPT)]
@@ -294,6 +383,10 @@ async def main(calls: int, rounds: int, profile: bool, decompose: bool) -> None:
     if decompose:
         variants["path without conversion"] = lambda: _without("conversion", calls, et_provider)
         variants["path without collector"] = lambda: _without("collector", calls, et_provider)
+        record_provider, _ = batch_provider()
+        bare_record = bare_record_runner(name, start, end, record_provider)
+        await bare_record(500)
+        variants["bare+record"] = lambda: bare_record(calls)
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, variant in variants.items():
@@ -309,6 +402,8 @@ async def main(calls: int, rounds: int, profile: bool, decompose: bool) -> None:
         ["bare SDK span alone", f"{med['bare']:.1f}"],
         ["ScriptedProvider call alone", f"{med['call']:.1f}"],
     ]
+    if "bare+record" in med:
+        rows.append(["bare SDK span + a plain record of the call", f"{med['bare+record']:.1f}"])
     for name in ("path without conversion", "path without collector"):
         if name in med:
             rows.append([f"evaltrace tracing {name.removeprefix('path ')}", f"{med[name]:.1f}"])
@@ -324,6 +419,11 @@ async def main(calls: int, rounds: int, profile: bool, decompose: bool) -> None:
     print(f"  per-round ratios: {per_round[0]:.2f}x .. {per_round[-1]:.2f}x")
     print(f"ratio tracing path / bare span around the call: {path_ratio:.2f}x")
     print(f"ratio of tracing cost alone ((evaltrace - call) / bare span): {tracing_only:.2f}x")
+    if "bare+record" in med:
+        print(
+            "ratio tracing path / (bare span + plain record): "
+            f"{med['tracing path'] / med['bare+record']:.2f}x"
+        )
     for name in ("path without conversion", "path without collector"):
         if name in med:
             print(
