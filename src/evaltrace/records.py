@@ -278,16 +278,14 @@ _shared_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 _shared_packs: dict[tuple[Any, ...], PackedMetadata] = {}
 
 
-def pack_metadata(
-    metadata: dict[str, Any], prompt_length: int | None = None
-) -> PackedMetadata | dict[str, Any]:
+def pack_metadata(metadata: dict[str, Any], prompt_length: int | None = None) -> PackedMetadata:
     """The compact form ``LLMInteraction`` keeps its metadata in.
 
     A tuple of the values behind one shared tuple of keys; ``messages``
     offsets that ``render_messages`` made become a ``MessageLayout``; lists of
     strings become tuples. Identical packs (the same judge's calls: same
-    model, finish reasons, system prompt, attempt...) are one object. A dict
-    whose values cannot be packed losslessly is kept as it is.
+    model, finish reasons, system prompt, attempt...) are one object; a pack
+    holding an unhashable value (a nested dict...) is not shared.
     """
     values: list[Any] = [shared_keys(tuple(metadata))]
     for key, value in metadata.items():

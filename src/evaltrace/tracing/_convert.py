@@ -17,8 +17,7 @@ from evaltrace.records import (
     MessageLayout,
     PackedMetadata,
     StringList,
-    share_packed,
-    shared_keys,
+    pack_metadata,
     split_response_id,
     with_response_id,
 )
@@ -119,7 +118,7 @@ def own_call_to_interaction(
         _trace_hex(context.trace_id) if context else "",
         format_span_id(context.span_id) if context else "",
         _case_id(end.get(attr.CASE_ID), case_id),
-        _own_error(span, end),
+        _error(span, end),
     )
 
 
@@ -134,7 +133,7 @@ def _render_with_layout(messages: Sequence[Message]) -> tuple[str, MessageLayout
     items: list[Any] = []
     for message in messages:
         items += (message.role, len(message.content))
-    return "\n\n".join(f"{m.role}: {m.content}" for m in messages), _layout(tuple(items[:-1]))
+    return render_messages(messages), _layout(tuple(items[:-1]))
 
 
 @lru_cache(maxsize=256)
@@ -211,14 +210,15 @@ def _own_metadata(
     """
     scope = span.instrumentation_scope
     get = end.get
+    response_model = get(attr.RESPONSE_MODEL)
     response_id = get(attr.RESPONSE_ID)
     finish_reasons = get(attr.RESPONSE_FINISH_REASONS)
-    values = (
+    values = (  # in _OWN_METADATA_KEYS order; the response id's place holds whether there is one
         scope.name if scope is not None else None,
         layout,
-        get(attr.RESPONSE_MODEL),
+        None if response_model is None else str(response_model),
         response_id is not None,
-        tuple(finish_reasons) if finish_reasons else None,
+        StringList(finish_reasons) if finish_reasons else None,
         get(attr.SERVER_ADDRESS, start.get(attr.SERVER_ADDRESS)),
         get(attr.SERVER_PORT, start.get(attr.SERVER_PORT)),
         get(attr.REQUEST_TEMPERATURE),
@@ -226,62 +226,43 @@ def _own_metadata(
         get(attr.METRIC_NAME),
         get(attr.ATTEMPT),
     )
+    own_id = None if response_id is None else str(response_id)
     try:
         signature = (values, tuple(map(type, values)))  # True == 1 == 1.0: types tell them apart
         common = _own_packs.get(signature)
     except TypeError:  # an unhashable attribute value: packed on its own
-        return _pack_own_metadata(span, start, end, layout)
+        return _pack_own_metadata(values, own_id)
     if common is None:
-        common, _ = split_response_id(_pack_own_metadata(span, start, end, layout))
+        common, _ = split_response_id(_pack_own_metadata(values, own_id))
         if len(_own_packs) >= _OWN_PACK_LIMIT:
             _own_packs.clear()
         _own_packs[signature] = common
-    return with_response_id(common, None if response_id is None else str(response_id))
+    return with_response_id(common, own_id)
 
 
+#: ``_metadata``'s keys after ``content_captured``, in its order, as an own call has them.
+_OWN_METADATA_KEYS = (
+    "instrumentation",
+    "messages",
+    "response_model",
+    "response_id",
+    "finish_reasons",
+    *_COPIED_ATTRIBUTES.values(),
+)
 #: Packs of own calls by the values they are made of (see ``_own_metadata``); cleared when full.
 _OWN_PACK_LIMIT = 1024
 _own_packs: dict[tuple[Any, ...], PackedMetadata] = {}
 
 
-def _pack_own_metadata(
-    span: ReadableSpan,
-    start: dict[str, Any],
-    end: dict[str, Any],
-    layout: MessageLayout | None,
-) -> PackedMetadata:
-    keys: list[str] = ["content_captured"]
-    values: list[Any] = [True]
-    if span.instrumentation_scope is not None:
-        keys.append("instrumentation")
-        values.append(intern(span.instrumentation_scope.name))
-    if layout is not None:
-        keys.append("messages")
-        values.append(layout)
-    response_model = end.get(attr.RESPONSE_MODEL)
-    if response_model is not None:
-        keys.append("response_model")
-        values.append(intern(str(response_model)))
-    response_id = end.get(attr.RESPONSE_ID)
-    if response_id is not None:
-        keys.append("response_id")
-        values.append(str(response_id))
-    finish_reasons = end.get(attr.RESPONSE_FINISH_REASONS)
-    if finish_reasons:
-        keys.append("finish_reasons")
-        values.append(_shared_strings(tuple(finish_reasons)))
-    for key, name in _COPIED_ATTRIBUTES.items():
-        value = end.get(key, start.get(key))
+def _pack_own_metadata(values: tuple[Any, ...], response_id: str | None) -> PackedMetadata:
+    """The pack of ``_own_metadata``'s values, with the call's ``response_id`` in its place."""
+    metadata: dict[str, Any] = {"content_captured": True}
+    for name, value in zip(_OWN_METADATA_KEYS, values, strict=True):
+        if name == "response_id":
+            value = response_id
         if value is not None:
-            keys.append(name)
-            values.append(intern(value) if isinstance(value, str) else value)
-    return share_packed((shared_keys(tuple(keys)), *values))
-
-
-def _own_error(span: ReadableSpan, end: dict[str, Any]) -> str | None:
-    if span.status.status_code is not StatusCode.ERROR:
-        return None
-    return _error(span, end)
+            metadata[name] = value
+    return pack_metadata(metadata)
 
 
 def _error(span: ReadableSpan, attributes: Mapping[str, Any]) -> str | None:
@@ -292,12 +273,6 @@ def _error(span: ReadableSpan, attributes: Mapping[str, Any]) -> str | None:
     if error_type and description:
         return f"{error_type}: {description}"
     return str(error_type or description or "error")
-
-
-@lru_cache(maxsize=64)
-def _shared_strings(items: tuple[str, ...]) -> StringList:
-    """One ``StringList`` per distinct value (``("stop",)``...), shared by every interaction."""
-    return StringList(intern(item) for item in items)
 
 
 def _case_id(own: Any, inherited: str | None) -> str | None:
