@@ -47,17 +47,13 @@ class Completion:
     finish_reason: str | None = None
 
 
-@runtime_checkable
-class Provider(Protocol):
-    """A model behind one async call.
+class _Endpoint(Protocol):
+    """What a provider and an embedder both describe of themselves.
 
-    ``name`` is the ``gen_ai.provider.name`` value (``openai``, ``anthropic``,
-    ``llama.cpp``...), ``operation`` the ``gen_ai.operation.name`` of its calls
-    (``chat`` or ``text_completion``), ``in_process`` True for a model running in
-    this process (its spans are INTERNAL rather than CLIENT).
+    Read-only members: a class attribute, a dataclass field or a property all
+    satisfy them.
     """
 
-    # Read-only members: a class attribute, a dataclass field or a property all satisfy them.
     @property
     def name(self) -> str:
         """``gen_ai.provider.name``."""
@@ -66,11 +62,6 @@ class Provider(Protocol):
     @property
     def model(self) -> str:
         """``gen_ai.request.model``."""
-        ...
-
-    @property
-    def operation(self) -> str:
-        """``gen_ai.operation.name`` of its calls."""
         ...
 
     @property
@@ -86,6 +77,22 @@ class Provider(Protocol):
     @property
     def server_port(self) -> int | None:
         """``server.port`` of a remote model."""
+        ...
+
+
+@runtime_checkable
+class Provider(_Endpoint, Protocol):
+    """A model behind one async call.
+
+    ``name`` is the ``gen_ai.provider.name`` value (``openai``, ``anthropic``,
+    ``llama.cpp``...), ``operation`` the ``gen_ai.operation.name`` of its calls
+    (``chat`` or ``text_completion``), ``in_process`` True for a model running in
+    this process (its spans are INTERNAL rather than CLIENT).
+    """
+
+    @property
+    def operation(self) -> str:
+        """``gen_ai.operation.name`` of its calls."""
         ...
 
     async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
@@ -130,34 +137,8 @@ class Embeddings:
 
 
 @runtime_checkable
-class Embedder(Protocol):
+class Embedder(_Endpoint, Protocol):
     """An embedding model behind one async call."""
-
-    # Read-only members, as in ``Provider``.
-    @property
-    def name(self) -> str:
-        """``gen_ai.provider.name``."""
-        ...
-
-    @property
-    def model(self) -> str:
-        """``gen_ai.request.model``."""
-        ...
-
-    @property
-    def in_process(self) -> bool:
-        """True for a model running in this process."""
-        ...
-
-    @property
-    def server_address(self) -> str | None:
-        """``server.address`` of a remote model."""
-        ...
-
-    @property
-    def server_port(self) -> int | None:
-        """``server.port`` of a remote model."""
-        ...
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         """Return one vector per text."""
