@@ -148,7 +148,7 @@ async def run_tracing_path(
     calls: int, provider: TracerProvider, *, collected: bool = True
 ) -> float:
     """µs per call of the tracing path alone: ``OwnCall`` around the provider call, in a run."""
-    from evaltrace.providers._model import _request_attributes, _response_attributes
+    from evaltrace.providers._model import _request_attributes, stop_own_call
     from evaltrace.tracing import current_telemetry
 
     scripted = ScriptedProvider(REPLY)
@@ -164,14 +164,7 @@ async def run_tracing_path(
             call = tracer.start(scripted.name, scripted.model, scripted.operation, None, None)
             end = _request_attributes(params, "task", 1, None)
             completion = await scripted.complete(messages, params)
-            call.stop(
-                _response_attributes(completion, end),
-                messages,
-                completion.text,
-                completion.response_model,
-                completion.input_tokens,
-                completion.output_tokens,
-            )
+            stop_own_call(call, end, messages, completion)
         measured.append(time.perf_counter() - started)
         return "done"
 

@@ -24,6 +24,7 @@ from evaltrace.providers._stream import TracedStream
 from evaltrace.records import Message
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import current_telemetry
+from evaltrace.tracing._span import OwnCall
 
 __all__ = ["DEFAULT_PROVIDER_CONCURRENCY", "EmbeddingModel", "Model"]
 
@@ -157,14 +158,7 @@ class Model:
             else:
                 call.fail(end, messages, type(exc).__name__, type(exc).__name__)
             raise error from None
-        call.stop(
-            _response_attributes(completion, end),
-            messages,
-            completion.text,
-            completion.response_model,
-            completion.input_tokens,
-            completion.output_tokens,
-        )
+        stop_own_call(call, end, messages, completion)
         return completion
 
     async def _attempt_with_util(
@@ -376,6 +370,20 @@ def _request_attributes(
     if attributes:
         end.update(attributes)
     return end
+
+
+def stop_own_call(
+    call: OwnCall, end: dict[str, Any], messages: Sequence[Message], completion: Completion
+) -> None:
+    """End an own call's span with ``end`` plus the completion's response and usage."""
+    call.stop(
+        _response_attributes(completion, end),
+        messages,
+        completion.text,
+        completion.response_model,
+        completion.input_tokens,
+        completion.output_tokens,
+    )
 
 
 def _response_attributes(completion: Completion, end: dict[str, Any]) -> dict[str, Any]:
