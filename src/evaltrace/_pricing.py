@@ -27,6 +27,7 @@ _PROVIDER_IDS = {
 }
 
 
+@lru_cache(maxsize=256)
 def is_local(provider: str | None, server_address: str | None = None) -> bool:
     """True for a model in this process or behind a server on this machine (loopback)."""
     if provider in LOCAL_PROVIDERS:

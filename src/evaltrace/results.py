@@ -144,10 +144,14 @@ class EvaluationResult(BaseModel):
 
     def by_purpose(self) -> dict[tuple[str, str], UsageSummary]:
         """Usage per (purpose, model), e.g. to see what the judge cost."""
+        return {key: UsageSummary.of(calls) for key, calls in self.calls_by_purpose().items()}
+
+    def calls_by_purpose(self) -> dict[tuple[str, str], list[LLMInteraction]]:
+        """The interactions per (purpose, model), in ``by_purpose``'s order."""
         groups: dict[tuple[str, str], list[LLMInteraction]] = {}
         for interaction in self.interactions:
             groups.setdefault((interaction.purpose, interaction.model), []).append(interaction)
-        return {key: UsageSummary.of(group) for key, group in sorted(groups.items())}
+        return dict(sorted(groups.items()))
 
     def save(self, path: str | Path) -> Path:
         """Write the result as JSON (atomically) and return the path."""

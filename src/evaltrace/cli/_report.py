@@ -214,10 +214,9 @@ def usage_table(result: EvaluationResult, width: int = 160) -> Table:
 
     When ``width`` is short, purpose and model are clipped first (numbers only below ~85).
     """
-    groups = _groups(result.interactions)
     rows = [
-        [Text(purpose), Text(model), *_usage_cells(usage, groups[(purpose, model)])]
-        for (purpose, model), usage in result.by_purpose().items()
+        [Text(purpose), Text(model), *_usage_cells(UsageSummary.of(calls), calls)]
+        for (purpose, model), calls in result.calls_by_purpose().items()
     ]
     total = [
         Text("total", style="bold"),
@@ -255,13 +254,6 @@ def _usage_cells(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> list[T
         Text(seconds(usage.latency_p95)),
         Text(_cost(usage, calls)),
     ]
-
-
-def _groups(interactions: Sequence[LLMInteraction]) -> dict[tuple[str, str], list[LLMInteraction]]:
-    groups: dict[tuple[str, str], list[LLMInteraction]] = {}
-    for interaction in interactions:
-        groups.setdefault((interaction.purpose, interaction.model), []).append(interaction)
-    return groups
 
 
 def _cost(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> str:

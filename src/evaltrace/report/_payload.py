@@ -76,13 +76,18 @@ def _usage(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> _Json:
 
 
 def _group_cost_label(usage: UsageSummary, calls: Sequence[LLMInteraction]) -> str:
-    """As the CLI prints it: "$0.00 (local)", "unknown", or an amount (+ unpriced calls)."""
-    if usage.cost_usd is None:
+    local = usage.cost_usd == 0 and bool(calls) and all(i.is_local for i in calls)
+    return _cost_label(usage.cost_usd, local=local, unpriced=usage.unpriced_calls)
+
+
+def _cost_label(cost: float | None, *, local: bool, unpriced: int = 0) -> str:
+    """ "$0.00 (local)", "unknown", or an amount (+ the calls with no known price)."""
+    if cost is None:
         return "unknown"
-    if usage.cost_usd == 0 and calls and all(i.is_local for i in calls):
+    if cost == 0 and local:
         return "$0.00 (local)"
-    amount = usd(usage.cost_usd)
-    return f"{amount} + {usage.unpriced_calls} unpriced" if usage.unpriced_calls else amount
+    amount = usd(cost)
+    return f"{amount} + {unpriced} unpriced" if unpriced else amount
 
 
 def _cases_summary(cases: Sequence[CaseResult]) -> _Json:
@@ -95,10 +100,9 @@ def _cases_summary(cases: Sequence[CaseResult]) -> _Json:
 
 
 def _by_purpose(result: EvaluationResult) -> list[_Json]:
-    groups = _group(result.interactions, lambda i: (i.purpose, i.model))
     return [
-        {"purpose": purpose, "model": model, **_usage(usage, groups[(purpose, model)])}
-        for (purpose, model), usage in result.by_purpose().items()
+        {"purpose": purpose, "model": model, **_usage(UsageSummary.of(calls), calls)}
+        for (purpose, model), calls in result.calls_by_purpose().items()
     ]
 
 
@@ -124,16 +128,10 @@ def _interaction(call: LLMInteraction) -> _Json:
     cost = call.cost()
     data["cost"] = None if cost is None else float(cost)
     data["is_local"] = call.is_local
-    data["cost_label"] = _call_cost_label(data["cost"], call.is_local)
-    if "messages" in call.metadata:
+    data["cost_label"] = _cost_label(data["cost"], local=data["is_local"])
+    if "messages" in data["metadata"]:  # model_dump's copy: the property would unpack again
         data["messages"] = [m.model_dump() for m in call.messages]
     return data
-
-
-def _call_cost_label(cost: float | None, local: bool) -> str:
-    if cost is None:
-        return "unknown"
-    return "$0.00 (local)" if cost == 0 and local else usd(cost)
 
 
 class _Positions:
