@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
+import evaltrace.report
 from evaltrace import Case, CaseResult, EvaluationResult, LLMInteraction
 from evaltrace.report import write_html_report
 from tests.unit.test_report_html import IMG_INPUT, SCRIPT_INPUT, report_result
@@ -271,3 +272,17 @@ def test_banners_say_what_the_run_misses(browser: Browser, tmp_path: Path) -> No
     clean.goto(write_html_report(big_result(3), tmp_path / "clean.html").as_uri())
     assert clean.locator("p.banner").count() == 0
     clean.close()
+
+
+def test_the_histogram_takes_the_range_of_any_number_of_calls(browser: Browser) -> None:
+    """``Math.min(...values)`` overflowed the stack at ~130k values; a 100k-call run is normal."""
+    source = (Path(evaltrace.report.__file__).parent / "report.js").read_text(encoding="utf-8")
+    start = source.index("  function histogramBins(")
+    function = source[start : source.index("\n  }\n", start) + 4]
+    page = browser.new_page()
+    bins = page.evaluate(
+        f"() => {{ {function}; const v = Array.from({{length: 300000}}, (_, i) => i / 1000);"
+        " const r = histogramBins(v, 20); return [r.start, r.width, r.bins.length]; }"
+    )
+    page.close()
+    assert bins == [0, pytest.approx(299.999 / 20), 20]

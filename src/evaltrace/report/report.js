@@ -241,8 +241,13 @@
   // ---------- latency histogram ----------
 
   function histogramBins(values, count) {
-    const low = Math.min(...values);
-    const high = Math.max(...values);
+    // A loop, not Math.min(...values): spreading 100k+ arguments overflows the stack.
+    let low = Infinity;
+    let high = -Infinity;
+    for (const v of values) {
+      if (v < low) low = v;
+      if (v > high) high = v;
+    }
     const width = high > low ? (high - low) / count : Math.max(high, 1e-6) / count;
     const start = high > low ? low : Math.max(0, low - (width * count) / 2);
     const bins = Array.from({ length: count }, (_, i) => ({ from: start + i * width, to: start + (i + 1) * width, ok: 0, error: 0 }));
