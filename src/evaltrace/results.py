@@ -176,9 +176,16 @@ class EvaluationResult(BaseModel):
         Raises ``ValueError`` for a file written by a newer evaltrace and
         ``pydantic.ValidationError`` for a file that is not a results file.
         """
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls.from_saved(json.loads(Path(path).read_text(encoding="utf-8")), path)
+
+    @classmethod
+    def from_saved(cls, data: Any, source: str | Path) -> EvaluationResult:
+        """Validate a saved result's data (any schema version up to the current one).
+
+        ``source`` names where it came from in errors; raises as ``load`` does.
+        """
         if isinstance(data, dict):
-            data = _upgrade(data, Path(path))
+            data = _upgrade(data, Path(source))
         return cls.model_validate(data)
 
 

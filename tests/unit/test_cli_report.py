@@ -80,3 +80,31 @@ def test_bad_report_paths_are_refused_before_running(
     assert code == 2 and err.count("\n") == 1
     assert message.format(dir=tmp_path) in err
     assert "app" not in models.built
+
+
+def test_a_stream_from_a_newer_evaltrace_is_refused_and_an_older_one_upgraded(
+    models: Models, qa_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("app", "Paris")
+    output = tmp_path / "r.json"
+    argv = ["run", str(qa_dataset), "-m", "contains", "--task", f"{PREFIX}:app", "-o", str(output)]
+    assert run(argv, capsys)[0] == 0
+    stream = output.with_suffix(".cases.jsonl")
+    lines = stream.read_text(encoding="utf-8").splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["type"] == "summary"
+    for version in (99, 2):
+        stream.write_text(
+            "\n".join([*lines[:-1], json.dumps({**summary, "schema_version": version})]) + "\n",
+            encoding="utf-8",
+        )
+        code, _, err = run(["report", str(stream), "-o", str(tmp_path / "r.html")], capsys)
+        if version == 99:
+            assert code == 2
+            assert err == (
+                f"evaltrace: error: {stream}: schema_version 99 was written by a newer "
+                "evaltrace (this one reads up to 3): upgrade evaltrace\n"
+            )
+        else:
+            assert code == 0
+            assert embedded(tmp_path / "r.html")["run"]["schema_version"] == 3

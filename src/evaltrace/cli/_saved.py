@@ -44,12 +44,13 @@ def _from_stream(path: Path) -> EvaluationResult:
         raise ConfigurationError(f"{path} holds no finished cases")
     interactions = [i for case in cases for i in case.interactions]
     if summary is not None:
-        return EvaluationResult.model_validate(
+        return EvaluationResult.from_saved(
             {
                 **summary,
                 "cases": cases,
                 "interactions": sorted(interactions, key=lambda i: i.timestamp),
-            }
+            },
+            path,
         )
     times = sorted(i.timestamp for i in interactions) or [datetime.now(UTC)]
     return EvaluationResult.build(
