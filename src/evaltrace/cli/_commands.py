@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,27 +99,26 @@ class RunPlan:
     concurrency: int = 8
     dataset: Path | None = None
     report: Path | None = None
-    minimums: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """The options of ``evaltrace run`` as given on the command line."""
+    """The options of ``evaltrace run`` as given on the command line (defaults: click's)."""
 
     dataset: str
-    metrics: tuple[str, ...] = ()
-    task: str | None = None
-    task_base_url: str | None = None
-    judge: str | None = None
-    judge_base_url: str | None = None
-    concurrency: int = 8
-    name: str | None = None
-    fail_under: tuple[str, ...] = ()
-    fields: Mapping[str, str] | None = None
-    output: str = "results.json"
-    results_jsonl: str | None = None
-    report: str | None = None
-    progress: bool = True
+    metrics: tuple[str, ...]
+    task: str | None
+    task_base_url: str | None
+    judge: str | None
+    judge_base_url: str | None
+    concurrency: int
+    name: str | None
+    fail_under: tuple[str, ...]
+    fields: Mapping[str, str]
+    output: str
+    results_jsonl: str | None
+    report: str | None
+    progress: bool
 
     @classmethod
     def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
@@ -129,7 +128,7 @@ class RunOptions:
         values["progress"] = not values.pop("no_progress")
         return cls(
             dataset=dataset,
-            fields={f: str(n) for f, n in fields.items() if n is not None},
+            fields={f: n for f, n in fields.items() if isinstance(n, str)},
             **values,  # type: ignore[arg-type]
         )
 
@@ -160,7 +159,7 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
         except KeyboardInterrupt:
             raise Interrupted([plan.results_jsonl], finished) from None
     report(result, io, exporting=_exporting())
-    saved = _save(result, plan.output)
+    saved = _written(plan.output, lambda: result.save(plan.output))
     io.out.print(f"results: {saved}  (case by case: {plan.results_jsonl})", soft_wrap=True)
     if plan.report is not None:
         io.out.print(f"report: {_write_report(result, plan.report)}", soft_wrap=True)
@@ -262,7 +261,6 @@ def cmd_run(options: RunOptions) -> int:
         concurrency=options.concurrency,
         dataset=Path(options.dataset),
         report=Path(options.report) if options.report else None,
-        minimums=minimums,
     )
     io = Io.standard(progress=options.progress)
     result = execute(plan, io)
@@ -292,17 +290,14 @@ def cmd_report(results: Path, output: Path) -> int:
 
 
 def _threshold_verdict(result: EvaluationResult, minimums: Mapping[str, float], io: Io) -> int:
-    misses = check_thresholds(result, minimums) if minimums else []
+    misses = check_thresholds(result, minimums)
     for miss in misses:
         io.err.print(f"evaltrace: fail-under: {miss}", soft_wrap=True, markup=False)
     return EXIT_THRESHOLD if misses else EXIT_OK
 
 
 def _write_report(result: EvaluationResult, path: Path) -> Path:
-    try:
-        return write_html_report(result, path)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return _written(path, lambda: write_html_report(result, path))
 
 
 def _require_outputs(cases: Sequence[Case]) -> None:
@@ -324,12 +319,13 @@ def _check_targets(plan: RunPlan) -> None:
     targets = [plan.output, plan.results_jsonl, *([plan.report] if plan.report else [])]
     for target in targets:
         _check_writable(target)
-    output, stream = plan.output.resolve(), plan.results_jsonl.resolve()
+    resolved = [target.resolve() for target in targets]
+    output, stream = resolved[:2]
     if output == stream:
         raise ConfigurationError(f"--output and --results-jsonl are the same file ({stream})")
-    if plan.report is not None and plan.report.resolve() in (output, stream):
+    if plan.report is not None and resolved[2] in (output, stream):
         raise ConfigurationError(f"--report {plan.report} is also a results file")
-    if plan.dataset is not None and plan.dataset.resolve() in {t.resolve() for t in targets}:
+    if plan.dataset is not None and plan.dataset.resolve() in resolved:
         raise ConfigurationError(
             f"writing results to {plan.dataset} would overwrite the dataset: choose another "
             "--output, --results-jsonl or --report"
@@ -344,9 +340,10 @@ def _check_writable(path: Path) -> None:
         raise ConfigurationError(f"cannot write {path}: it is a directory")
 
 
-def _save(result: EvaluationResult, path: Path) -> Path:
+def _written(path: Path, write: Callable[[], Path]) -> Path:
+    """``write()``'s path; an OS error writing ``path`` is a one-line configuration error."""
     try:
-        return result.save(path)
+        return write()
     except OSError as exc:
         raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
 

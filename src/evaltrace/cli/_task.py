@@ -5,15 +5,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from typing import cast
 
 from evaltrace import ConfigurationError, Model, Provider, get_provider
+from evaltrace._tasks import TaskSpec
 from evaltrace.providers._registry import provider_names
 
 __all__ = ["DEFAULT_SERVER_MODEL", "ModelArg", "TaskArg", "model_spec", "task_spec"]
 
-TaskArg = str | Provider | Model | Callable[[str], Awaitable[str]] | Callable[[str], str]
+TaskArg = TaskSpec  #: what ``evaluate(task=...)`` accepts
 ModelArg = str | Provider | Model
 #: The server-side model name used with ``--task-base-url`` when ``--task`` names none.
 DEFAULT_SERVER_MODEL = "default"
