@@ -123,13 +123,9 @@ def explain_misses(
 
 def worst_cases_of(result: EvaluationResult, metric: str) -> list[CaseResult]:
     """The cases ``metric`` scored, failures first, then lowest score first."""
-    scored = [c for c in result.cases if c.score(metric) is not None]
-    return sorted(scored, key=lambda c: _sort_value(c, metric))
-
-
-def _sort_value(case: CaseResult, metric: str) -> float:
-    score = case.score(metric)
-    return -1.0 if score is None or score.value is None else score.value
+    scored = [(score, case) for case in result.cases if (score := case.score(metric)) is not None]
+    scored.sort(key=lambda pair: -1.0 if pair[0].value is None else pair[0].value)
+    return [case for _, case in scored]
 
 
 def _check_minimum(metric: str, minimum: float) -> None:

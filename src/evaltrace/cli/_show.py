@@ -34,14 +34,18 @@ class ShowFilters:
 
     def select(self, result: EvaluationResult) -> list[LLMInteraction]:
         """The interactions that pass; an unknown purpose, model or case is an error."""
+        calls = result.interactions
         checks = (
-            ("purpose", self.purpose, [i.purpose for i in result.interactions]),
-            ("model", self.model, [i.model for i in result.interactions]),
-            ("case", self.case_id, [c.case_id for c in result.cases]),
+            ("purpose", self.purpose, lambda: {i.purpose for i in calls}),
+            ("model", self.model, lambda: {i.model for i in calls}),
+            ("case", self.case_id, lambda: {c.case_id for c in result.cases}),
         )
-        for what, wanted, present in checks:
-            if wanted is not None and wanted not in present:
-                choices = ", ".join(sorted(set(present))) or "none"
+        for what, wanted, values in checks:
+            if wanted is None:
+                continue
+            present = values()
+            if wanted not in present:
+                choices = ", ".join(sorted(present)) or "none"
                 raise ConfigurationError(
                     f"no {what} {wanted!r} in this result; its {what}s: {choices}"
                 )
