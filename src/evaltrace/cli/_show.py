@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console, Group
@@ -35,7 +35,7 @@ class ShowFilters:
     def select(self, result: EvaluationResult) -> list[LLMInteraction]:
         """The interactions that pass; an unknown purpose, model or case is an error."""
         calls = result.interactions
-        checks = (
+        checks: tuple[tuple[str, str | None, Callable[[], set[str]]], ...] = (
             ("purpose", self.purpose, lambda: {i.purpose for i in calls}),
             ("model", self.model, lambda: {i.model for i in calls}),
             ("case", self.case_id, lambda: {c.case_id for c in result.cases}),
