@@ -153,10 +153,7 @@ class Model:
             completion = await self._call(messages, params)
         except BaseException as exc:
             error = _as_provider_error(exc, self.retry.timeout)
-            if isinstance(error, ProviderError):
-                call.fail(end, messages, error.error_type, str(error))
-            else:
-                call.fail(end, messages, type(exc).__name__, type(exc).__name__)
+            call.fail(end, messages, *_failure(error))
             raise error from None
         stop_own_call(call, end, messages, completion)
         return completion
@@ -173,8 +170,10 @@ class Model:
         try:
             completion = await self._call(messages, params)
         except BaseException as exc:
-            invocation.fail(_error(exc, self.retry.timeout))
-            raise _as_provider_error(exc, self.retry.timeout) from None
+            error = _as_provider_error(exc, self.retry.timeout)
+            error_type, message = _failure(error)
+            invocation.fail(Error(message=message, type=error_type))
+            raise error from None
         describe_response(invocation, completion, messages)
         invocation.stop()
         return completion
@@ -413,8 +412,9 @@ def _as_provider_error(exc: BaseException, timeout: float | None) -> BaseExcepti
     )
 
 
-def _error(exc: BaseException, timeout: float | None) -> Error:
-    converted = _as_provider_error(exc, timeout)
-    if isinstance(converted, ProviderError):
-        return Error(message=str(converted), type=converted.error_type)
-    return Error(message=type(exc).__name__, type=type(exc).__name__)
+def _failure(error: BaseException) -> tuple[str, str]:
+    """``error.type`` and the message of a failed attempt, from ``_as_provider_error``'s error."""
+    if isinstance(error, ProviderError):
+        return error.error_type, str(error)
+    name = type(error).__name__  # CancelledError and friends, as they were raised
+    return name, name
