@@ -125,7 +125,7 @@ class LLMInteraction:
         was a fifth of the conversion's cost.
         """
         self = object.__new__(cls)
-        p0, p1, p2, p3, p4, p5, p6, _, p8, p9, p10, p11, p12, p13, p14, p15 = _slot_setters()
+        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15 = _slot_setters()
         p0(self, prompt)
         p1(self, response)
         p2(self, model)
@@ -133,7 +133,7 @@ class LLMInteraction:
         p4(self, latency)
         p5(self, timestamp)
         p6(self, purpose)
-        _METADATA_SLOT.__set__(self, metadata)
+        p7(self, metadata)
         p8(self, input_tokens)
         p9(self, output_tokens)
         p10(self, provider)
@@ -359,14 +359,17 @@ def unpack_metadata(packed: PackedMetadata | dict[str, Any], prompt: str) -> dic
         metadata = unpack_metadata(packed[0], prompt)
         metadata[_RESPONSE_ID] = packed[1]
         return metadata
-    metadata = dict(zip(packed[0], packed[1:], strict=True))
-    for key, value in metadata.items():
-        kind = type(value)
-        if kind is MessageLayout:
-            metadata[key] = value.offsets(len(prompt))
-        elif kind is StringList:
-            metadata[key] = list(value)
-    return metadata
+    return {key: _unpacked(value, prompt) for key, value in zip(packed[0], packed[1:], strict=True)}
+
+
+def _unpacked(value: Any, prompt: str) -> Any:
+    """A packed metadata value as the dict holds it: a layout's offsets, a string list's list."""
+    kind = type(value)
+    if kind is MessageLayout:
+        return value.offsets(len(prompt))
+    if kind is StringList:
+        return list(value)
+    return value
 
 
 def _metadata_value(interaction: LLMInteraction, key: str) -> Any:
@@ -381,13 +384,7 @@ def _metadata_value(interaction: LLMInteraction, key: str) -> Any:
     keys = packed[0]
     if key not in keys:
         return None
-    value = packed[keys.index(key) + 1]
-    kind = type(value)
-    if kind is MessageLayout:
-        return value.offsets(len(interaction.prompt))
-    if kind is StringList:
-        return list(value)
-    return value
+    return _unpacked(packed[keys.index(key) + 1], interaction.prompt)
 
 
 def _get_metadata(self: LLMInteraction) -> dict[str, Any]:
@@ -415,8 +412,14 @@ setattr(  # noqa: B010 - replaces the slot's descriptor on the class, keeping th
 
 @cache
 def _slot_setters() -> tuple[Callable[[Any, Any], None], ...]:
-    """The slots' own setters, in field order (faster than ``object.__setattr__`` by name)."""
-    return tuple(getattr(LLMInteraction, f.name).__set__ for f in fields(LLMInteraction))
+    """The slots' own setters, in field order (faster than ``object.__setattr__`` by name).
+
+    ``metadata``'s is its slot's, under the property that packs what it is given.
+    """
+    return tuple(
+        (_METADATA_SLOT if f.name == "metadata" else getattr(LLMInteraction, f.name)).__set__
+        for f in fields(LLMInteraction)
+    )
 
 
 @cache
