@@ -55,6 +55,7 @@ class SentenceTransformerEmbedder:
             require(_MINILM_PACKAGE, EXTRA)
         self.model = model
         self._path = Path(model_path) if model_path is not None else None
+        self._loaded: Shared | None = None  # kept after the first call: the model is per process
         self.batch_size = batch_size
 
     def __repr__(self) -> str:
@@ -88,8 +89,12 @@ class SentenceTransformerEmbedder:
             ) from exc
 
     def _shared(self) -> Shared:
-        path = self.model_path
-        return shared_model("sentence-transformers", path, 0, lambda: _load_sentence_model(path))
+        if self._loaded is None:
+            path = self.model_path
+            self._loaded = shared_model(
+                "sentence-transformers", path, 0, lambda: _load_sentence_model(path)
+            )
+        return self._loaded
 
     def _embed(self, texts: list[str]) -> Embeddings:
         shared = self._shared()

@@ -177,6 +177,7 @@ class LlamaCppProvider:
         self.examples = tuple(examples)
         self._repack = repack
         self._cache_dir = cache_dir
+        self._loaded: Shared | None = None  # kept after the first call: the model is per process
 
     def __repr__(self) -> str:
         return f"LlamaCppProvider(model={self.model!r}, mode={self.mode!r})"
@@ -211,7 +212,9 @@ class LlamaCppProvider:
         """Nothing to release: the loaded model is shared by the whole process."""
 
     def _shared(self) -> Shared:
-        return _load_llama(self.model_path, self.n_ctx, self._repack)
+        if self._loaded is None:
+            self._loaded = _load_llama(self.model_path, self.n_ctx, self._repack)
+        return self._loaded
 
     def _call(self, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
         shared = self._shared()

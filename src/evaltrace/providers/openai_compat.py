@@ -146,7 +146,7 @@ class OpenAIProvider:
         return None
 
     def _provider_error(
-        self, exc: Exception, *, structured: bool, used_format: int = 0
+        self, exc: Exception, *, structured: bool, used_format: int
     ) -> ProviderError:
         openai = require("openai", "openai")
         message = redact(str(exc) or type(exc).__name__, self._secret)
