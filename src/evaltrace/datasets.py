@@ -172,10 +172,11 @@ def _csv_rows(text: str, name: str, names: dict[str, str]) -> Iterator[Row]:
         if header is None:
             return
         columns = _csv_header(header, name, names["input"])
+        fields = {source: field for field, source in names.items() if field != "metadata"}
         start = reader.line_num + 1
         for cells in reader:
             if any(c.strip() for c in cells):
-                yield start, _csv_record(columns, cells, name, start, names)
+                yield start, _csv_record(columns, cells, name, start, fields, names["metadata"])
             start = reader.line_num + 1
     except csv.Error as exc:
         raise DatasetError(name, reader.line_num, None, f"invalid CSV: {exc}") from None
@@ -199,8 +200,14 @@ def _csv_header(header: list[str], name: str, input_name: str) -> list[str]:
 
 
 def _csv_record(
-    columns: list[str], cells: list[str], name: str, line: int, names: dict[str, str]
+    columns: list[str],
+    cells: list[str],
+    name: str,
+    line: int,
+    fields: dict[str, str],
+    metadata_column: str,
 ) -> dict[str, Any]:
+    """One row as a record; ``fields`` maps the file's column names to case fields."""
     if len(cells) > len(columns):
         raise DatasetError(
             name,
@@ -208,7 +215,6 @@ def _csv_record(
             None,
             f"the row has {len(cells)} cells but the header has {len(columns)} columns",
         )
-    fields = {source: field for field, source in names.items() if field != "metadata"}
     record: dict[str, Any] = {}
     metadata: dict[str, str] = {}
     for column, cell in zip(columns, cells, strict=False):
@@ -217,7 +223,7 @@ def _csv_record(
                 record[column] = cell
         else:
             metadata[column] = cell
-    record[names["metadata"]] = metadata
+    record[metadata_column] = metadata
     return record
 
 
@@ -225,9 +231,10 @@ def _cases(rows: Iterator[Row], name: str, suffix: str, names: dict[str, str]) -
     cases: list[Case] = []
     seen: dict[str, int] = {}
     renaming = any(field != source for field, source in names.items())
+    sources = {source: field for field, source in names.items()}
     for index, (line, record) in enumerate(rows, start=1):
         where = _Where(name, line, index if suffix == ".json" else None, names)
-        case = _case(_renamed(record, names) if renaming else record, where)
+        case = _case(_renamed(record, sources) if renaming else record, where)
         if case.id is not None:
             if case.id in seen:
                 raise where.error(
@@ -238,14 +245,13 @@ def _cases(rows: Iterator[Row], name: str, suffix: str, names: dict[str, str]) -
     return cases
 
 
-def _renamed(record: Any, names: dict[str, str]) -> Any:
-    """The record with the file's names for case fields replaced by the fields' own names.
+def _renamed(record: Any, sources: dict[str, str]) -> Any:
+    """The record with the file's names for case fields (``sources``' keys) replaced by theirs.
 
     A key that has a case field's name but is not the file's name for it goes to metadata.
     """
     if not isinstance(record, dict):
         return record
-    sources = {source: field for field, source in names.items()}
     renamed: dict[str, Any] = {}
     displaced: dict[str, Any] = {}
     for key, value in record.items():
