@@ -469,6 +469,14 @@ class CaseResult(BaseModel):
         """The score of the metric named ``metric``, if it ran."""
         return next((s for s in self.scores if s.metric == metric), None)
 
+    @property
+    def error_summary(self) -> str | None:
+        """The task's error, else each metric failure as ``metric: error``; None if none."""
+        if self.error is not None:
+            return self.error
+        failed = [f"{s.metric}: {s.error}" for s in self.scores if s.error is not None]
+        return "; ".join(failed) or None
+
 
 def write_text_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so a crash never leaves half a file."""

@@ -13,10 +13,12 @@ from pydantic import ValidationError
 
 from evaltrace import (
     Case,
+    CaseResult,
     Contains,
     EvaluationResult,
     ExactMatch,
     LLMInteraction,
+    Score,
     ScriptedProvider,
     SemanticSimilarity,
     evaluate,
@@ -114,3 +116,15 @@ def test_evaluate_sync_for_scripts(tracer_provider: TracerProvider) -> None:
         [Case(input="q")], task=ScriptedProvider("a"), tracer_provider=tracer_provider
     )
     assert len(result.interactions) == 1 and result.complete
+
+
+def test_error_summary_is_the_task_error_else_the_metric_failures() -> None:
+    scores = [
+        Score(metric="contains", value=1.0),
+        Score(metric="correctness", value=None, error="judge unreachable"),
+        Score(metric="faithfulness", value=None, error="unreadable reply"),
+    ]
+    case = CaseResult(case=Case(input="q"), case_id="c", output="a", scores=scores)
+    assert case.error_summary == ("correctness: judge unreachable; faithfulness: unreadable reply")
+    assert case.model_copy(update={"error": "task failed"}).error_summary == "task failed"
+    assert case.model_copy(update={"scores": scores[:1]}).error_summary is None

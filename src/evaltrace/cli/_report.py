@@ -173,7 +173,7 @@ def case_table(
             clip(case.output, widths.output),
             clip(case.case.expected, widths.expected),
             *(_score_cell(case.score(name)) for name in metrics),
-            clip(_case_error(case), widths.error),
+            clip(case.error_summary, widths.error),
         )
     return table
 
@@ -191,7 +191,7 @@ class _Widths:
 def _case_widths(cases: Sequence[CaseResult], metrics: Sequence[str], width: int) -> _Widths:
     """Column widths of the case table: ids, scores and errors first, texts share the rest."""
     ids = min(_ID_WIDTH, max(8, width // 6), max([2, *(len(c.case_id) for c in cases)]))
-    errors = min(_ERROR_WIDTH, max([5, *(len(_case_error(c) or "") for c in cases)]))
+    errors = min(_ERROR_WIDTH, max([5, *(len(c.error_summary or "") for c in cases)]))
     borders = 3 * (len(metrics) + 5) + 1  # "│ cell " per column, then the closing "│"
     free = width - borders - ids - errors - sum(_header_width(m) for m in metrics)
     compact = free < _COMFORTABLE_TEXT_WIDTH
@@ -278,13 +278,6 @@ def _score_cell(score: Score | None) -> Text:
         return Text("error", style="yellow")
     style = "" if score.passed is None else ("green" if score.passed else "red")
     return Text(f"{score.value:.2f}", style=style)
-
-
-def _case_error(case: CaseResult) -> str | None:
-    if case.error is not None:
-        return case.error
-    failed = [f"{s.metric}: {s.error}" for s in case.scores if s.error is not None]
-    return "; ".join(failed) or None
 
 
 def clip(text: str | None, width: int) -> Text:

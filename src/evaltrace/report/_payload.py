@@ -156,6 +156,7 @@ def _case(case: CaseResult, positions: _Positions) -> _Json:
         "expected": case.case.expected,
         "output": case.output,
         "error": case.error,
+        "error_summary": case.error_summary,
         "duration": case.duration,
         "started_at": None if case.started_at is None else case.started_at.isoformat(),
         "metadata": case.case.model_dump(mode="json")["metadata"],

@@ -470,11 +470,6 @@
     return h('span', { class: `pill ${verdict}`.trim() }, score(s.value));
   }
 
-  function caseError(kase) {
-    if (kase.error) return kase.error;
-    return kase.scores.filter((s) => s.error).map((s) => `${s.metric}: ${s.error}`).join('; ') || null;
-  }
-
   function cases() {
     const metrics = DATA.metrics.map((m) => m.metric);
     const columns = [
@@ -483,11 +478,11 @@
       { key: 'output', label: 'output', sort: (k) => k.output, render: (k) => oneLine(k.output) || DASH, className: 'clip' },
       { key: 'expected', label: 'expected', sort: (k) => k.expected, render: (k) => oneLine(k.expected) || DASH, className: 'clip narrow' },
       ...metrics.map((m) => ({ key: `metric:${m}`, label: m, numeric: true, sort: (k) => scoreOf(k, m)?.value, render: (k) => scorePill(scoreOf(k, m)) })),
-      { key: 'error', label: 'error', sort: caseError, render: (k) => caseError(k) || '', className: 'status clip' },
+      { key: 'error', label: 'error', sort: (k) => k.error_summary, render: (k) => k.error_summary || '', className: 'status clip' },
     ];
     const table = dataTable({
       id: 'cases-table', caption: 'Cases', columns, rows: DATA.cases,
-      rowClass: (k) => (caseError(k) ? 'has-error' : ''), detail: caseDetail,
+      rowClass: (k) => (k.error_summary ? 'has-error' : ''), detail: caseDetail,
     });
     document.getElementById('cases-table-wrap').append(DATA.cases.length ? table.table : h('p', { class: 'empty' }, 'No cases.'));
   }
