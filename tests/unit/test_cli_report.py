@@ -26,6 +26,16 @@ def embedded(report: Path) -> dict[str, Any]:
     return data
 
 
+def saved_run(
+    models: Models, dataset: Path, output: Path, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    """``evaltrace run`` of ``dataset`` (every answer "Paris"), saved to ``output``."""
+    models.script("app", "Paris")
+    argv = ["run", str(dataset), "-m", "contains", "--task", f"{PREFIX}:app", "-o", str(output)]
+    assert run(argv, capsys)[0] == 0
+    return output
+
+
 def test_run_writes_the_report_with_every_interaction(
     models: Models, qa_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -44,10 +54,7 @@ def test_run_writes_the_report_with_every_interaction(
 def test_report_command_renders_a_saved_result(
     models: Models, qa_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    models.script("app", "Paris")
-    output = tmp_path / "r.json"
-    argv = ["run", str(qa_dataset), "-m", "contains", "--task", f"{PREFIX}:app", "-o", str(output)]
-    assert run(argv, capsys)[0] == 0
+    output = saved_run(models, qa_dataset, tmp_path / "r.json", capsys)
     target = tmp_path / "shared.html"
     code, out, err = run(["report", str(output), "-o", str(target)], capsys)
     assert (code, err) == (0, "")
@@ -85,10 +92,7 @@ def test_bad_report_paths_are_refused_before_running(
 def test_a_stream_from_a_newer_evaltrace_is_refused_and_an_older_one_upgraded(
     models: Models, qa_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    models.script("app", "Paris")
-    output = tmp_path / "r.json"
-    argv = ["run", str(qa_dataset), "-m", "contains", "--task", f"{PREFIX}:app", "-o", str(output)]
-    assert run(argv, capsys)[0] == 0
+    output = saved_run(models, qa_dataset, tmp_path / "r.json", capsys)
     stream = output.with_suffix(".cases.jsonl")
     lines = stream.read_text(encoding="utf-8").splitlines()
     summary = json.loads(lines[-1])
