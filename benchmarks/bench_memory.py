@@ -139,7 +139,7 @@ async def interactions_held(n: int, response_ids: bool = False) -> dict[str, Any
         "per_interaction_text": text / n,
         "prompt_chars": len(sample.prompt),
         "response_chars": len(sample.response),
-        "metadata_keys": sorted(sample.metadata),
+        "shape": sample.shape._asdict(),
         "breakdown_per_interaction": {k: v / n for k, v in parts.items()},
     }
 
@@ -167,9 +167,11 @@ def breakdown(interactions: list[LLMInteraction]) -> dict[str, int]:
         fields = _fields(interaction)
         add("prompt text", fields["prompt"])
         add("response text", fields["response"])
-        # The metadata as held: a packed tuple, shared between calls when identical
-        # (each shared object counted once, by the first interaction that has it).
-        add("metadata (packed; shared packs counted once)", _stored_metadata(interaction))
+        # What calls share (model, purpose, layout...): one shape for identical calls,
+        # each shared object counted once, by the first interaction that has it.
+        add("call shape (shared; counted once)", fields["shape"])
+        add("metadata dict (None until asked for)", fields["_metadata"])
+        add("response id", fields["response_id"])
         add("timestamp datetime", fields["timestamp"])
         add("trace_id + span_id hex", fields["trace_id"])
         add("trace_id + span_id hex", fields["span_id"])
@@ -185,17 +187,9 @@ def breakdown(interactions: list[LLMInteraction]) -> dict[str, int]:
 
 
 def _fields(interaction: LLMInteraction) -> dict[str, Any]:
-    """Field values of an interaction as held (``metadata`` packed, not the dict it reads as)."""
+    """Field values of an interaction as held in its slots (``metadata`` None until asked for)."""
     names = getattr(type(interaction), "__slots__", None) or list(vars(interaction))
-    values = {name: getattr(interaction, name) for name in names if not name.startswith("__")}
-    values["metadata"] = _stored_metadata(interaction)
-    return values
-
-
-def _stored_metadata(interaction: LLMInteraction) -> Any:
-    from evaltrace.records import _METADATA_SLOT
-
-    return _METADATA_SLOT.__get__(interaction)
+    return {name: getattr(interaction, name) for name in names if not name.startswith("__")}
 
 
 async def sequential_runs(runs: int) -> dict[str, Any]:
@@ -214,16 +208,17 @@ async def sequential_runs(runs: int) -> dict[str, Any]:
         judge.params.clear()
         collector = _collectors[provider]
         assert collector.open_spans == 0 and not collector._runs  # noqa: SLF001
-        if n in (10, runs // 2, runs):
+        if n in (min(10, runs), runs // 2, runs):
             points[n] = (traced(), rss())
     tracemalloc.stop()
-    first, last = points[10], points[runs]
+    start = min(10, runs)
+    first, last = points[start], points[runs]
     return {
         "runs": runs,
         "points": points,
         "traced_growth_10_to_last": last[0] - first[0],
         "rss_growth_10_to_last": last[1] - first[1],
-        "per_run_traced_growth": (last[0] - first[0]) / (runs - 10),
+        "per_run_traced_growth": (last[0] - first[0]) / max(runs - start, 1),
     }
 
 

@@ -46,6 +46,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -148,23 +149,31 @@ async def run_tracing_path(
     calls: int, provider: TracerProvider, *, collected: bool = True
 ) -> float:
     """µs per call of the tracing path alone: ``OwnCall`` around the provider call, in a run."""
-    from evaltrace.providers._model import _request_attributes, stop_own_call
+    from evaltrace.providers._protocol import call_result
     from evaltrace.tracing import current_telemetry
+    from evaltrace.tracing._call import CallRequest
 
     scripted = ScriptedProvider(REPLY)
     messages = [Message(role="system", content=SYSTEM), Message(role="user", content=PROMPT)]
     params = GenerationParams()
+    request = CallRequest(
+        provider=scripted.name,
+        model=scripted.model,
+        operation=scripted.operation,
+        messages=messages,
+        purpose="task",
+        in_process=scripted.in_process,
+    )
     measured: list[float] = []
 
     async def task(question: str) -> str:
-        tracer = current_telemetry().calls(in_process=scripted.in_process)
-        assert tracer is not None, "content capture is on: the util emits the spans"
+        telemetry = current_telemetry()
+        assert telemetry.calls(in_process=True) is not None, "content capture is on"
         started = time.perf_counter()
         for _ in range(calls):
-            call = tracer.start(scripted.name, scripted.model, scripted.operation, None, None)
-            end = _request_attributes(params, "task", 1, None)
+            call = telemetry.start_call(request)
             completion = await scripted.complete(messages, params)
-            stop_own_call(call, end, messages, completion)
+            call.succeed(call_result(completion))
         measured.append(time.perf_counter() - started)
         return "done"
 
@@ -180,23 +189,24 @@ def without(part: str) -> Iterator[None]:
     from evaltrace.tracing import InteractionCollector, processor
 
     if part == "conversion":
-        # processor imports own_call_to_interaction without re-exporting it; the
-        # decomposition swaps that binding, so mypy's attr-defined is silenced here.
-        convert = processor.own_call_to_interaction  # type: ignore[attr-defined]
-        stored: list[object] = []
+        # processor imports interaction_of without re-exporting it; the
+        # decomposition swaps that binding.
+        from evaltrace.tracing._convert import interaction_of as convert
 
-        def hand_back_one(*args: object, **kwargs: object) -> object:
+        stored: list[Any] = []
+
+        def hand_back_one(*args: Any) -> Any:
             if not stored:
-                stored.append(convert(*args, **kwargs))  # type: ignore[arg-type]
+                stored.append(convert(*args))
             return stored[0]
 
-        processor.own_call_to_interaction = hand_back_one  # type: ignore[attr-defined,assignment]
+        setattr(processor, "interaction_of", hand_back_one)  # noqa: B010
         try:
             yield
         finally:
-            processor.own_call_to_interaction = convert  # type: ignore[attr-defined]
+            setattr(processor, "interaction_of", convert)  # noqa: B010
         return
-    hooks = ("on_start", "on_end", "attach_own")
+    hooks = ("on_start", "on_end", "attach")
     saved = {name: InteractionCollector.__dict__[name] for name in hooks}
     for name in hooks:
         setattr(InteractionCollector, name, lambda *args, **kwargs: None)

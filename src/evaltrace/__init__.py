@@ -40,7 +40,7 @@ from evaltrace.providers import (
     get_provider,
     register_provider,
 )
-from evaltrace.records import Case, CaseResult, LLMInteraction, Message, Score
+from evaltrace.records import CallShape, Case, CaseResult, LLMInteraction, Message, Score, ToolCall
 from evaltrace.report import render_html_report, write_html_report
 from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
@@ -54,6 +54,7 @@ from evaltrace.tracing import InteractionCollector, install_tracer_provider
 
 __all__ = [
     "AnswerRelevance",
+    "CallShape",
     "Case",
     "CaseResult",
     "Completion",
@@ -91,6 +92,7 @@ __all__ = [
     "StreamChunk",
     "StreamingProvider",
     "Totals",
+    "ToolCall",
     "TracedStream",
     "UsageSummary",
     "__version__",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from types import TracebackType
 from typing import IO
 
+from evaltrace._schema import upgrade_case
 from evaltrace.records import CaseResult
 
 __all__ = ["ResultsWriter", "read_case_results"]
@@ -24,9 +26,22 @@ class ResultsWriter:
         self._lock = threading.Lock()
         self._file: IO[str] = self.path.open("w", encoding="utf-8")
 
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
     def case(self, result: CaseResult) -> None:
-        """Write one finished case."""
-        self._write({"type": "case", **result.model_dump(mode="json")})
+        """Write one finished case, with its interactions (a stream line stands alone)."""
+        record = result.model_dump(mode="json")
+        record["interactions"] = [i.model_dump(mode="json") for i in result.interactions]
+        self._write({"type": "case", **record})
 
     def summary(self, summary: dict[str, object]) -> None:
         """Write the run's summary line and close the file."""
@@ -57,5 +72,5 @@ def read_case_results(path: str | Path) -> list[CaseResult]:
         except ValueError:
             continue
         if record.pop("type", None) == "case":
-            results.append(CaseResult.model_validate(record))
+            results.append(CaseResult.model_validate(upgrade_case(record)))
     return results

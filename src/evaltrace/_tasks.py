@@ -19,7 +19,10 @@ TaskSpec = str | Provider | Model | Callable[[str], Any]
 def as_task(
     spec: TaskSpec | None, concurrency: int | None = None
 ) -> tuple[TaskFn | None, Model | None]:
-    """An async ``input -> output`` function for ``spec``, and the Model it made (to close).
+    """An async ``input -> output`` function for ``spec``, and the Model to close with the run.
+
+    Only a Model built here from a ``"provider:model"`` string is returned to
+    close: a provider or Model the caller passed stays theirs.
 
     A ``"provider:model"`` string, provider or Model answers the input as a user
     message. A sync callable runs in a worker thread (with the caller's context,
@@ -33,7 +36,7 @@ def as_task(
         async def ask(question: str) -> str:
             return (await model.complete(question, purpose="task")).text
 
-        return ask, (model if not isinstance(spec, Model) else None)
+        return ask, (model if isinstance(spec, str) else None)  # close only what we built
     if not callable(spec):
         raise ConfigurationError(
             f"task must be a callable, a provider or 'provider:model', not {type(spec).__name__}"

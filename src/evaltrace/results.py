@@ -9,18 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from evaltrace._schema import RESULTS_SCHEMA_VERSION, upgrade_result
 from evaltrace._stats import percentile
 from evaltrace.records import CaseResult, LLMInteraction, Score, write_text_atomically
 
 __all__ = ["RESULTS_SCHEMA_VERSION", "EvaluationResult", "MetricSummary", "Totals", "UsageSummary"]
-
-#: Version of the results-file layout that ``EvaluationResult.save`` writes.
-#: 1: the first layout (no ``schema_version`` field); 2: adds ``schema_version``
-#: and each case's ``started_at``; 3: adds ``unrecorded_calls``. ``load`` reads
-#: every version up to this one.
-RESULTS_SCHEMA_VERSION = 3
 
 
 class MetricSummary(BaseModel):
@@ -86,7 +81,8 @@ class EvaluationResult(BaseModel):
     """The outcome of one ``evaluate`` run.
 
     ``interactions`` holds every model call of the run (task and judge alike),
-    ordered by start time; each ``CaseResult`` holds its own case's calls.
+    ordered by start time; each ``CaseResult`` holds its own case's calls (the
+    same objects). A results file stores each call once (schema 4).
     ``complete`` is False when the run was cancelled part-way.
     ``unrecorded_calls`` counts model-call spans of the run that could not be
     turned into interactions (each is logged): when it is not 0,
@@ -109,6 +105,16 @@ class EvaluationResult(BaseModel):
     trace_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _cases_hold_their_interactions(self) -> EvaluationResult:
+        """Cases read from a file get their interactions back (the same objects) by span id."""
+        unlinked = [c for c in self.cases if c.interaction_ids and not c.interactions]
+        if unlinked:
+            by_span = {i.span_id: i for i in self.interactions}
+            for case in unlinked:
+                case.interactions = [by_span[s] for s in case.interaction_ids if s in by_span]
+        return self
+
     @classmethod
     def build(
         cls,
@@ -121,6 +127,9 @@ class EvaluationResult(BaseModel):
         cases: list[CaseResult],
         interactions: Iterable[LLMInteraction],
         complete: bool = True,
+        dropped_spans: int = 0,
+        unrecorded_calls: int = 0,
+        trace_url: str | None = None,
     ) -> EvaluationResult:
         """Assemble a result, computing its summaries."""
         ordered = sorted(interactions, key=lambda i: i.timestamp)
@@ -135,6 +144,9 @@ class EvaluationResult(BaseModel):
             interactions=ordered,
             totals=Totals(**UsageSummary.of(ordered).model_dump()),
             complete=complete,
+            dropped_spans=dropped_spans,
+            unrecorded_calls=unrecorded_calls,
+            trace_url=trace_url,
         )
 
     @property
@@ -185,21 +197,8 @@ class EvaluationResult(BaseModel):
         ``source`` names where it came from in errors; raises as ``load`` does.
         """
         if isinstance(data, dict):
-            data = _upgrade(data, Path(source))
+            data = upgrade_result(data, Path(source))
         return cls.model_validate(data)
-
-
-def _upgrade(data: dict[str, Any], path: Path) -> dict[str, Any]:
-    """A results dict of any supported schema version, as the current version."""
-    version = data.get("schema_version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{path}: field 'schema_version': not a version number: {version!r}")
-    if version > RESULTS_SCHEMA_VERSION:
-        raise ValueError(
-            f"{path}: schema_version {version} was written by a newer evaltrace "
-            f"(this one reads up to {RESULTS_SCHEMA_VERSION}): upgrade evaltrace"
-        )
-    return {**data, "schema_version": RESULTS_SCHEMA_VERSION}
 
 
 def _summarise_metrics(cases: Sequence[CaseResult]) -> dict[str, MetricSummary]:

@@ -86,4 +86,4 @@ async def test_judge_through_an_instrumented_sdk_is_counted_once(
     requests = len(recorder.exchanges)
     assert requests >= 1
     assert len(result.interactions) == requests  # one per HTTP request, fallbacks included
-    assert all(i.metadata["instrumentation"] == "evaltrace" for i in result.interactions)
+    assert all(i.instrumentation == "evaltrace" for i in result.interactions)

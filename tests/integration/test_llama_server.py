@@ -201,7 +201,8 @@ def _assert_client_span(span: ReadableSpan, server: Server) -> None:
 def _assert_server_usage(
     interaction: LLMInteraction, span: ReadableSpan, recorder: Recorder
 ) -> None:
-    usage = recorder.by_id(interaction.metadata["response_id"])["usage"]
+    assert interaction.response_id is not None
+    usage = recorder.by_id(interaction.response_id)["usage"]
     attributes = span.attributes or {}
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     assert interaction.input_tokens == attributes[attr.USAGE_INPUT_TOKENS] == usage["prompt_tokens"]
@@ -251,13 +252,13 @@ async def test_task_and_judge_over_http_carry_the_servers_usage(
     for interaction in result.interactions:
         span = _span_of(spans, interaction)
         _assert_client_span(span, llama_server)
-        assert interaction.metadata["server_address"] == "127.0.0.1"
-        assert interaction.metadata["server_port"] == llama_server.port
+        assert interaction.server_address == "127.0.0.1"
+        assert interaction.server_port == llama_server.port
         if interaction.error is None:
             _assert_server_usage(interaction, span, recorder)
     for interaction in result.interactions:
         if interaction.purpose == "task":
-            assert interaction.metadata["max_tokens"] == TASK_PARAMS.max_tokens
+            assert interaction.shape.max_tokens == TASK_PARAMS.max_tokens
             assert 0 < (interaction.output_tokens or 0) <= 24
     for case in result.cases:
         assert case.output is not None and case.error is None
@@ -292,16 +293,16 @@ async def test_structured_output_falls_back_from_json_schema_to_json_object(
     failed, retried = result.interactions
     assert len(spans) == 2
     assert failed.purpose == retried.purpose == "correctness_evaluation"
-    assert failed.metadata["attempt"] == 1
+    assert failed.attempt == 1
     assert failed.error is not None and failed.error.startswith("UnsupportedResponseFormat")
     failed_span = _span_of(spans, failed)
     assert failed_span.status.status_code is StatusCode.ERROR
     assert (failed_span.attributes or {})[attr.ERROR_TYPE] == "UnsupportedResponseFormat"
     _assert_client_span(failed_span, llama_server)
 
-    assert retried.metadata["attempt"] == 2
+    assert retried.attempt == 2
     assert retried.error is None
-    assert retried.metadata["response_id"] == accepted.body["id"]
+    assert retried.response_id == accepted.body["id"]
     _assert_server_usage(retried, _span_of(spans, retried), recorder)
     (score,) = result.cases[0].scores
     assert score.raw_reply == retried.response == accepted.body["choices"][0]["message"]["content"]

@@ -272,4 +272,4 @@ async def test_a_llama_failure_is_a_failed_span_and_interaction(
     assert span.attributes[attr.ERROR_TYPE] == "ValueError"
     (interaction,) = result.interactions
     assert interaction.error is not None and "context window" in interaction.error
-    assert interaction.metadata["attempt"] == 1  # not retryable
+    assert interaction.attempt == 1  # not retryable

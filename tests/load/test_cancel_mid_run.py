@@ -100,7 +100,7 @@ async def test_cancel_keeps_finished_cases_ends_spans_and_leaves_nothing_running
     # The collector released the run.
     collector = _collectors[bare_tracer_provider]
     assert collector.open_spans == 0
-    assert not collector._runs and not collector._content  # noqa: SLF001
+    assert not collector._runs and not collector._attached  # noqa: SLF001
 
 
 async def _until(condition: Any) -> None:

@@ -71,8 +71,8 @@ async def test_bad_judge_replies_become_recorded_failures_and_the_run_completes(
     for case in result.cases:
         kind = case.case_id.split("-")[0]
         (score,) = case.scores
-        attempts = sorted(case.interactions, key=lambda i: i.metadata["attempt"])
-        assert [i.metadata["attempt"] for i in attempts] == list(range(1, len(attempts) + 1))
+        attempts = sorted(case.interactions, key=lambda i: i.attempt or 0)
+        assert [i.attempt for i in attempts] == list(range(1, len(attempts) + 1))
         if kind == "ok":
             assert score.value == 0.8 and score.error is None
             assert [i.error for i in attempts] == [None]

@@ -69,7 +69,7 @@ async def test_100_sequential_runs_do_not_grow(
             fault_server.clear()  # the server's log is the test's memory, not the library's
             collector = _collectors[bare_tracer_provider]
             assert collector.open_spans == 0, n
-            assert not collector._runs and not collector._content, n  # noqa: SLF001
+            assert not collector._runs and not collector._attached, n  # noqa: SLF001
             if n == WARM_UP:  # from here on, count what is allocated and kept
                 tracemalloc.start()
                 baseline_traced, baseline_rss = _traced(), _rss()

@@ -134,11 +134,9 @@ async def test_two_concurrent_10k_runs_account_for_every_request(
             assert _case_of_interaction(interaction) == interaction.case_id
             assert interaction.purpose == "semantic_evaluation"
         for case in result.cases:
-            attempts = sorted(case.interactions, key=lambda i: i.metadata["attempt"])
+            attempts = sorted(case.interactions, key=lambda i: i.attempt or 0)
             received = sent.pop(case.case_id, [])
-            assert [i.metadata["attempt"] for i in attempts] == list(range(1, len(received) + 1)), (
-                case.case_id
-            )
+            assert [i.attempt for i in attempts] == list(range(1, len(received) + 1)), case.case_id
             for interaction, record in zip(attempts, received, strict=True):
                 assert _recorded(interaction) == _sent(record)
                 assert record.outcome is not None
@@ -167,4 +165,4 @@ async def test_two_concurrent_10k_runs_account_for_every_request(
     collector = _collectors[bare_tracer_provider]
     assert collector.open_spans == 0
     assert not collector._runs  # noqa: SLF001
-    assert not collector._content  # noqa: SLF001
+    assert not collector._attached  # noqa: SLF001

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from evaltrace import EvaluationResult
+from evaltrace import RESULTS_SCHEMA_VERSION, EvaluationResult
 from evaltrace.report._html import DATA_ELEMENT_ID
 from tests.unit.cli_support import PREFIX, Models, run
 
@@ -107,8 +107,8 @@ def test_a_stream_from_a_newer_evaltrace_is_refused_and_an_older_one_upgraded(
             assert code == 2
             assert err == (
                 f"evaltrace: error: {stream}: schema_version 99 was written by a newer "
-                "evaltrace (this one reads up to 3): upgrade evaltrace\n"
+                f"evaltrace (this one reads up to {RESULTS_SCHEMA_VERSION}): upgrade evaltrace\n"
             )
         else:
             assert code == 0
-            assert embedded(tmp_path / "r.html")["run"]["schema_version"] == 3
+            assert embedded(tmp_path / "r.html")["run"]["schema_version"] == RESULTS_SCHEMA_VERSION

@@ -61,7 +61,7 @@ async def test_no_content_in_spans_by_default_but_full_content_in_interactions(
         judge_call.messages[1].content.endswith(ANSWER)
         and QUESTION in judge_call.messages[1].content
     )
-    assert [r for r, _, _ in judge_call.metadata["messages"]] == ["system", "user"]
+    assert [m.role for m in judge_call.messages] == ["system", "user"]
     assert '"score": 0.7' in judge_call.response
 
 

@@ -49,9 +49,9 @@ def test_openllmetry_indexed_prompt_and_completion_attributes() -> None:
     assert (call.input_tokens, call.output_tokens, call.tokens_used) == (21, 2, 23)
     assert (call.model, call.provider, call.operation) == ("gpt-4o-mini", "openai", "chat")
     assert call.purpose == "task" and call.case_id == "c7"
-    assert call.metadata["convention"] == "gen_ai.legacy"
-    assert call.metadata["content_captured"] is True
-    assert call.metadata["response_id"] == "chatcmpl-legacy1"
+    assert call.shape.convention == "gen_ai.legacy"
+    assert call.content_captured is True
+    assert call.response_id == "chatcmpl-legacy1"
     assert span.end_time is not None and span.start_time is not None
     assert call.latency == pytest.approx((span.end_time - span.start_time) / 1e9)
     assert call.span_id == "71569e2acf877c6b"
@@ -63,9 +63,9 @@ def test_gen_ai_system_with_content_only_in_log_events() -> None:
     assert is_inference(span.attributes)
     call = span_to_interaction(span, purpose="task")
     assert (call.prompt, call.response) == ("", "")  # content went to log events, not the span
-    assert call.metadata["content_captured"] is False
+    assert call.content_captured is False
     assert (call.provider, call.model, call.tokens_used) == ("openai", "gpt-4o-mini", 23)
-    assert call.metadata["server_address"] == "llm.local"
+    assert call.server_address == "llm.local"
 
 
 def _span(attributes: dict[str, Any], events: list[Event] | None = None) -> ReadableSpan:
@@ -126,8 +126,8 @@ def test_what_counts_as_a_model_call(attributes: dict[str, Any], expected: bool)
 
 
 def test_message_offsets_rebuild_every_message_exactly() -> None:
+    from evaltrace._interaction import render_prompt
     from evaltrace.records import Message
-    from evaltrace.tracing._convert import message_offsets, render_messages
 
     messages = [
         Message(role="system", content="Be brief.\n\nReally."),
@@ -135,6 +135,7 @@ def test_message_offsets_rebuild_every_message_exactly() -> None:
         Message(role="assistant", content=""),
         Message(role="user", content="again: ünïcode ✓"),
     ]
-    prompt = render_messages(messages)
-    rebuilt = [Message(role=r, content=prompt[a:b]) for r, a, b in message_offsets(messages)]
+    prompt, layout = render_prompt(messages)
+    assert layout is not None
+    rebuilt = [Message(role=r, content=prompt[a:b]) for r, a, b in layout.offsets(len(prompt))]
     assert rebuilt == messages

@@ -96,8 +96,8 @@ async def test_instrumented_task_calls_are_interactions(
         assert call.provider == "openai"
         assert call.response == "Paris"
         assert call.prompt == f"system: Be brief.\n\nuser: {case.case.input}"
-        assert call.metadata["content_captured"] is True
-        assert call.metadata.get("convention", "gen_ai") == (
+        assert call.content_captured is True
+        assert call.shape.convention == (
             "openinference" if instrumented == "openinference" else "gen_ai"
         )
 
@@ -111,7 +111,7 @@ async def test_instrumentation_without_content_gives_empty_text_never_invented(
         )
     (call,) = result.interactions
     assert (call.prompt, call.response) == ("", "")
-    assert call.metadata["content_captured"] is False
+    assert call.content_captured is False
     assert call.tokens_used == 16
 
 
@@ -131,7 +131,7 @@ async def test_our_provider_inside_an_instrumented_sdk_counts_each_request_once(
     assert server.requests == 4
     assert len(result.interactions) == 4
     assert {i.purpose for i in result.interactions} == {"semantic_evaluation"}
-    assert all(i.metadata["instrumentation"] == "evaltrace" for i in result.interactions)
+    assert all(i.instrumentation == "evaltrace" for i in result.interactions)
 
 
 async def test_aggregating_parent_spans_are_not_calls(tracer_provider: TracerProvider) -> None:

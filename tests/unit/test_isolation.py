@@ -94,7 +94,7 @@ async def test_run_buffers_are_released_when_the_run_ends(tracer_provider: Trace
         )
     collector = _collectors[tracer_provider]
     assert collector.open_spans == 0
-    assert collector._runs == {} and collector._content == {}
+    assert collector._runs == {} and collector._attached == {}
 
 
 async def test_calls_outside_any_run_are_not_collected(

@@ -31,9 +31,9 @@ from evaltrace import (
     evaluate,
 )
 from evaltrace.providers import Model
+from evaltrace.tracing import CallContent, Inherited, SpanRecord, interaction_of
 from evaltrace.tracing import _attributes as attr
-from evaltrace.tracing._convert import own_call_to_interaction, span_to_interaction
-from evaltrace.tracing._span import OwnCallRecord
+from evaltrace.tracing._read import live_record
 
 from ._helpers import inference_spans
 
@@ -137,7 +137,7 @@ async def test_own_span_equals_the_util_span(
 async def test_own_conversion_equals_the_generic_conversion(
     tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
-    records: list[OwnCallRecord] = []
+    """An own call's record (its attribute dicts) and the SDK span's record convert alike."""
     result = await evaluate(
         [Case(input="q", output="a", expected="a")],
         [SemanticSimilarity()],
@@ -146,15 +146,10 @@ async def test_own_conversion_equals_the_generic_conversion(
     )
     (span,) = inference_spans(span_exporter.get_finished_spans())
     (interaction,) = result.interactions
-    messages = interaction.messages
     reply = [Message(role="assistant", content=interaction.response)]
-    generic = span_to_interaction(span, case_id="0", content=(messages, reply))
+    content = CallContent(interaction.messages, reply)
+    generic = interaction_of(live_record(span, content), Inherited(case_id="0", trial=0))
     assert interaction == generic
-    attributes = dict(span.attributes or {})
-    start_keys = (attr.OPERATION_NAME, attr.PROVIDER_NAME, attr.REQUEST_MODEL)
-    start = {k: attributes.pop(k) for k in (*start_keys, attr.SERVER_ADDRESS, attr.SERVER_PORT)}
-    records.append(OwnCallRecord(start, attributes, messages, interaction.response))
-    assert own_call_to_interaction(span, records[0], purpose=None, case_id="0") == generic
 
 
 async def test_an_inner_util_instrumentation_fills_what_evaltrace_did_not_set(
@@ -207,26 +202,25 @@ async def test_request_parameters_and_caller_attributes_end_the_span(
     assert attributes[attr.REQUEST_SEED] == 7
     assert attributes["app.tag"] == "x"
     (call,) = result.interactions
-    assert call.metadata["metric"] == "custom"
-    assert call.metadata["temperature"] == 0.3
-    assert call.metadata["server_address"] == "llm.example"
+    assert call.metric == "custom"
+    assert call.shape.temperature == 0.3
+    assert call.server_address == "llm.example"
 
 
-def test_the_cheap_inference_data_reads_as_a_new_one() -> None:
-    """``_new_data`` skips the constructor; every field must still read its default."""
+def test_the_published_data_reads_as_a_new_inference_data() -> None:
+    """``_PublishedData`` skips the dataclass constructor; every field must read its default."""
     from dataclasses import fields
 
     from opentelemetry.util.genai.invocation import InferenceData
 
-    from evaltrace.tracing._span import _new_data
+    from evaltrace.tracing._span import _PublishedData
 
-    assert _new_data is not InferenceData, "the fast path is no longer taken: re-measure P1"
-    cheap, built = _new_data(), InferenceData()
+    cheap, built = _PublishedData(), InferenceData()
     assert isinstance(cheap, InferenceData)
     for field in fields(InferenceData):
         assert getattr(cheap, field.name) == getattr(built, field.name), field.name
     cheap.attributes["k"] = "v"
-    assert _new_data().attributes == {}  # the mutable defaults are the call's own
+    assert _PublishedData().attributes == {}  # the mutable defaults are the call's own
     cheap.provider_name = "inner"
     assert InferenceData().provider_name is None  # writes stay on the instance
 
@@ -255,17 +249,17 @@ async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from evaltrace.tracing import processor
+    from evaltrace.tracing._convert import interaction_of as convert
 
     # processor imports it without re-exporting it; the test wraps that very binding.
-    convert = processor.own_call_to_interaction  # type: ignore[attr-defined]
     sinks: list[processor.RunSink] = []
 
-    def fails_for_the_second_case(span: ReadableSpan, record: OwnCallRecord, **kw: Any) -> Any:
-        if kw["case_id"] == "1":
+    def fails_for_the_second_case(record: SpanRecord, inherited: Inherited) -> Any:
+        if inherited.case_id == "1":
             raise ValueError("unreadable")
-        return convert(span, record, **kw)
+        return convert(record, inherited)
 
-    monkeypatch.setattr(processor, "own_call_to_interaction", fails_for_the_second_case)
+    monkeypatch.setattr(processor, "interaction_of", fails_for_the_second_case)
     open_run = processor.InteractionCollector.open_run
 
     def recording_open_run(self: processor.InteractionCollector, run_id: str) -> processor.RunSink:
@@ -278,7 +272,7 @@ async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
         cases, [SemanticSimilarity()], judge=RemoteProvider(_reply), tracer_provider=tracer_provider
     )
     assert sorted(cast(str, i.case_id) for i in result.interactions) == ["0", "2"]
-    assert [s.conversion_errors for s in sinks] == [1]
+    assert len(sinks) == 1
     assert result.unrecorded_calls == 1  # the result says what it misses
     assert "1 model calls could not be recorded as interactions" in caplog.text
-    assert "could not turn span chat scripted-model into an interaction" in caplog.text
+    assert "could not turn span chat scripted-model (trace " in caplog.text

@@ -221,5 +221,5 @@ async def test_a_plain_user_provider_satisfies_the_protocol(
     )
     (call,) = result.interactions
     assert (call.provider, call.model, call.response) == ("acme", "acme-1", "echo: hi")
-    assert call.metadata["server_address"] == "api.acme.test"
+    assert call.server_address == "api.acme.test"
     assert result.cases[0].scores[0].value == 1.0

@@ -192,7 +192,7 @@ async def test_retried_call_records_every_attempt(
         tracer_provider=tracer_provider,
     )
     first, second = result.interactions
-    assert (first.metadata["attempt"], second.metadata["attempt"]) == (1, 2)
+    assert (first.attempt, second.attempt) == (1, 2)
     assert first.error is not None and second.error is None
     assert result.cases[0].scores[0].value == 0.8
     assert len(inference_spans(span_exporter.get_finished_spans())) == 2

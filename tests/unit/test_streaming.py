@@ -53,7 +53,7 @@ async def test_full_stream_records_text_usage_and_stop(
     assert "".join(pieces) == STORY and len(pieces) == 8
     (call,) = result.interactions
     assert call.response == STORY and call.output_tokens == 8
-    assert call.metadata["finish_reasons"] == ["stop"]
+    assert call.finish_reasons == ["stop"]
     (span,) = inference_spans(span_exporter.get_finished_spans())
     assert span.attributes is not None
     assert span.attributes[attr.RESPONSE_FINISH_REASONS] == ("stop",)
@@ -78,7 +78,7 @@ async def test_consumer_stopping_early_ends_the_span_with_the_partial_output(
     result = await _run_task(task, tracer_provider)
     (call,) = result.interactions
     assert call.response == "once upon"
-    assert call.metadata["finish_reasons"] == ["error"]
+    assert call.finish_reasons == ["error"]
     (span,) = inference_spans(span_exporter.get_finished_spans())
     assert span.end_time is not None
 
@@ -156,7 +156,7 @@ async def test_openai_stream_asks_for_usage_in_the_final_chunk(
     assert requests[0]["stream_options"] == {"include_usage": True}
     (call,) = result.interactions
     assert (call.response, call.input_tokens, call.output_tokens) == ("Hello", 9, 2)
-    assert call.metadata["response_id"] == "chatcmpl-s1"
+    assert call.response_id == "chatcmpl-s1"
 
 
 async def test_anthropic_stream_collects_usage_from_start_and_delta_events(
@@ -227,7 +227,7 @@ async def test_anthropic_stream_collects_usage_from_start_and_delta_events(
     result = await _run_task(task, tracer_provider)
     (call,) = result.interactions
     assert (call.response, call.input_tokens, call.output_tokens) == ("Bonjour", 12, 3)
-    assert call.metadata["finish_reasons"] == ["end_turn"]
+    assert call.finish_reasons == ["end_turn"]
     assert call.provider == "anthropic"
 
 

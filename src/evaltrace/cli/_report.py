@@ -107,7 +107,7 @@ def _error_rows(result: EvaluationResult) -> list[tuple[str, str, str]]:
                 rows.append((case.case_id, f"metric {score.metric}", score.error))
         for call in case.interactions:
             if call.error is not None:
-                attempt = call.metadata.get("attempt")
+                attempt = call.attempt
                 detail = f" attempt {attempt}" if attempt else ""
                 where = f"call {call.purpose}{detail} ({call.span_id[:8] or '-'})"
                 rows.append((case.case_id, where, call.error))

@@ -161,8 +161,21 @@ def interaction_detail(call: LLMInteraction) -> Group:
     return Group(*parts)
 
 
+#: Typed fields of a call that ``show`` lists when they are set.
+_OPTIONAL_FIELDS = (
+    ("response id", "response_id"),
+    ("response model", "response_model"),
+    ("finish reasons", "finish_reasons"),
+    ("attempt", "attempt"),
+    ("metric", "metric"),
+    ("trial", "trial"),
+    ("server", "server_address"),
+    ("instrumentation", "instrumentation"),
+)
+
+
 def _detail_fields(call: LLMInteraction) -> list[tuple[str, str]]:
-    metadata = {k: v for k, v in call.metadata.items() if k != "messages"}
+    optional = [(label, getattr(call, name)) for label, name in _OPTIONAL_FIELDS]
     return [
         ("span id", call.span_id or "-"),
         ("trace id", call.trace_id or "-"),
@@ -179,8 +192,13 @@ def _detail_fields(call: LLMInteraction) -> list[tuple[str, str]]:
         ),
         ("latency", seconds(call.latency)),
         ("cost", _one_cost(call)),
-        *((name, str(value)) for name, value in sorted(metadata.items())),
+        *((label, _shown(value)) for label, value in optional if value not in (None, [], "")),
+        *((name, str(value)) for name, value in sorted(call.metadata.items())),
     ]
+
+
+def _shown(value: object) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _one_cost(call: LLMInteraction) -> str:

@@ -82,9 +82,9 @@ class JudgeMetric:
             reply = completion.text
             verdict = parse_verdict(reply)
         except JudgeReplyError as error:
-            return Score(metric=self.name, value=None, error=str(error), raw_reply=error.raw_reply)
+            return Score.unscored(self.name, error, raw_reply=error.raw_reply)
         except EvaltraceError as error:
-            return Score(metric=self.name, value=None, error=str(error), raw_reply=reply or None)
+            return Score.unscored(self.name, error, raw_reply=reply or None)
         passed = verdict.score >= self.threshold
         return Score(
             metric=self.name,
@@ -145,7 +145,7 @@ class SemanticSimilarity(JudgeMetric):
                 [context.output, context.case.expected], purpose=self.purpose
             )
         except EvaltraceError as error:
-            return Score(metric=self.name, value=None, error=str(error))
+            return Score.unscored(self.name, error)
         cosine = _cosine(result.vectors[0], result.vectors[1])
         value = max(0.0, min(1.0, cosine))
         passed = value >= self.threshold

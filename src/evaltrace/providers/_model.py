@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from opentelemetry.util.genai.types import Error, InputMessage, OutputMessage, TextPart
-
 from evaltrace.exceptions import ConfigurationError, ProviderError
 from evaltrace.providers._protocol import (
     Completion,
@@ -18,13 +16,15 @@ from evaltrace.providers._protocol import (
     Provider,
     StreamChunk,
     StreamingProvider,
+    call_result,
 )
 from evaltrace.providers._retry import RetryPolicy
 from evaltrace.providers._stream import TracedStream
 from evaltrace.records import Message
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import current_telemetry
-from evaltrace.tracing._span import OwnCall
+from evaltrace.tracing._call import CallRequest
+from evaltrace.tracing._record import CallContent
 
 __all__ = ["DEFAULT_PROVIDER_CONCURRENCY", "EmbeddingModel", "Model"]
 
@@ -98,8 +98,8 @@ class Model:
         """
         messages = _messages(prompt, system)
         params = params or GenerationParams()
-        invocation = self._start(messages, params, purpose, 1, attributes, streaming=True)
-        return TracedStream(invocation, self._chunks(messages, params), messages)
+        request = self._request(messages, params, purpose, 1, attributes, streaming=True)
+        return TracedStream(current_telemetry().start_call(request), self._chunks(messages, params))
 
     async def _chunks(
         self, messages: list[Message], params: GenerationParams
@@ -137,48 +137,21 @@ class Model:
         attempt: int,
         attributes: dict[str, Any] | None,
     ) -> Completion:
-        provider = self.provider
-        calls = current_telemetry().calls(in_process=provider.in_process)
-        if calls is None:  # content or events go to telemetry: the util's invocation
-            return await self._attempt_with_util(messages, params, purpose, attempt, attributes)
-        call = calls.start(
-            provider.name,
-            provider.model,
-            provider.operation,
-            provider.server_address,
-            provider.server_port,
-        )
-        end = _request_attributes(params, purpose, attempt, attributes)
-        try:
-            completion = await self._call(messages, params)
-        except BaseException as exc:
-            error = _as_provider_error(exc, self.retry.timeout)
-            call.fail(end, messages, *_failure(error))
-            raise error from None
-        stop_own_call(call, end, messages, completion)
-        return completion
-
-    async def _attempt_with_util(
-        self,
-        messages: list[Message],
-        params: GenerationParams,
-        purpose: str,
-        attempt: int,
-        attributes: dict[str, Any] | None,
-    ) -> Completion:
-        invocation = self._start(messages, params, purpose, attempt, attributes)
+        request = self._request(messages, params, purpose, attempt, attributes)
+        call = current_telemetry().start_call(request)
         try:
             completion = await self._call(messages, params)
         except BaseException as exc:
             error = _as_provider_error(exc, self.retry.timeout)
             error_type, message = _failure(error)
-            invocation.fail(Error(message=message, type=error_type))
-            raise error from None
-        describe_response(invocation, completion, messages)
-        invocation.stop()
+            call.fail(error_type, message, exc if error is not exc else None)
+            if error is exc:
+                raise
+            raise error from exc
+        call.succeed(call_result(completion))
         return completion
 
-    def _start(
+    def _request(
         self,
         messages: list[Message],
         params: GenerationParams,
@@ -187,26 +160,27 @@ class Model:
         attributes: dict[str, Any] | None,
         *,
         streaming: bool = False,
-    ) -> Any:
-        """Open the call's span (an opentelemetry-util-genai inference invocation)."""
+    ) -> CallRequest:
         provider = self.provider
-        handler = current_telemetry().handler(in_process=provider.in_process)
-        invocation = handler.inference(
-            provider.name,
-            request_model=provider.model,
+        return CallRequest(
+            provider=provider.name,
+            model=provider.model,
+            operation=provider.operation,
+            messages=messages,
+            purpose=purpose,
+            attempt=attempt,
             server_address=provider.server_address,
             server_port=provider.server_port,
-            operation_name=provider.operation,
-            # A stream's span is made current only while a chunk is read (TracedStream).
-            _attach_to_context=not streaming,
+            in_process=provider.in_process,
+            temperature=params.temperature,
+            max_tokens=params.max_tokens,
+            stop=params.stop,
+            seed=params.seed,
+            output_type="json" if params.json_schema is not None else None,
+            attributes=attributes,
+            tool_definitions=params.tools or None,
+            streaming=streaming,
         )
-        _describe_request(invocation, messages, params)
-        content_for_interaction(invocation, messages)
-        if streaming:
-            invocation.request_stream = True
-        invocation.attributes.update({attr.PURPOSE: purpose, attr.ATTEMPT: attempt})
-        invocation.attributes.update(attributes or {})
-        return invocation
 
     async def _call(self, messages: list[Message], params: GenerationParams) -> Completion:
         call = self.provider.complete(messages, params)
@@ -251,10 +225,12 @@ class EmbeddingModel:
         if result.vectors:
             invocation.dimension_count = len(result.vectors[0])
         summary = f"{len(result.vectors)} vectors of {invocation.dimension_count} dimensions"
-        telemetry.collector.attach_content(
+        telemetry.collector.attach(
             invocation.span.get_span_context().span_id,
-            [Message(role="user", content=t) for t in texts],
-            [Message(role="assistant", content=summary)],
+            CallContent(
+                [Message(role="user", content=t) for t in texts],
+                [Message(role="assistant", content=summary)],
+            ),
         )
         invocation.stop()
         return result
@@ -300,106 +276,6 @@ def _messages(prompt: str | Sequence[Message], system: str | None) -> list[Messa
 def _system_message(system: str) -> Message:
     """One (frozen) message per system prompt: a judge sends the same one with every call."""
     return Message(role="system", content=system)
-
-
-def content_for_interaction(
-    invocation: Any, messages: Sequence[Message], reply: str | None = None
-) -> None:
-    """Hand the call's messages to the collector for its interaction (spans may not carry them)."""
-    outputs = () if reply is None else (Message(role="assistant", content=reply),)
-    current_telemetry().collector.attach_content(
-        invocation.span.get_span_context().span_id, messages, outputs
-    )
-
-
-def _describe_request(invocation: Any, messages: list[Message], params: GenerationParams) -> None:
-    if invocation.should_capture_content:  # on the span: only when the user opted in
-        invocation.system_instruction = [
-            TextPart(content=m.content) for m in messages if m.role == "system"
-        ]
-        invocation.input_messages = [
-            InputMessage(role=m.role, parts=[TextPart(content=m.content)])
-            for m in messages
-            if m.role != "system"
-        ]
-    invocation.temperature = params.temperature
-    invocation.max_tokens = params.max_tokens
-    invocation.seed = params.seed
-    invocation.stop_sequences = list(params.stop) or None
-    if params.json_schema is not None:
-        invocation.output_type = "json"
-
-
-def describe_response(invocation: Any, completion: Completion, messages: Sequence[Message]) -> None:
-    """Set the response attributes, and hand the reply to the collector."""
-    content_for_interaction(invocation, messages, completion.text)
-    if invocation.should_capture_content:
-        invocation.output_messages = [
-            OutputMessage(
-                role="assistant",
-                parts=[TextPart(content=completion.text)],
-                finish_reason=completion.finish_reason or "stop",
-            )
-        ]
-    invocation.input_tokens = completion.input_tokens
-    invocation.output_tokens = completion.output_tokens
-    invocation.response_model_name = completion.response_model
-    invocation.response_id = completion.response_id
-    if completion.finish_reason:
-        invocation.finish_reasons = [completion.finish_reason]
-
-
-def _request_attributes(
-    params: GenerationParams, purpose: str, attempt: int, attributes: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The attributes an own call's span ends with, before the response (as the util sets them)."""
-    end: dict[str, Any] = {}
-    if params.temperature is not None:
-        end[attr.REQUEST_TEMPERATURE] = params.temperature
-    if params.max_tokens is not None:
-        end[attr.REQUEST_MAX_TOKENS] = params.max_tokens
-    if params.stop:
-        end[attr.REQUEST_STOP_SEQUENCES] = list(params.stop)
-    if params.seed is not None:
-        end[attr.REQUEST_SEED] = params.seed
-    if params.json_schema is not None:
-        end[attr.OUTPUT_TYPE] = "json"
-    end[attr.PURPOSE] = purpose
-    end[attr.ATTEMPT] = attempt
-    if attributes:
-        end.update(attributes)
-    return end
-
-
-def stop_own_call(
-    call: OwnCall, end: dict[str, Any], messages: Sequence[Message], completion: Completion
-) -> None:
-    """End an own call's span with ``end`` plus the completion's response and usage."""
-    call.stop(
-        _response_attributes(completion, end),
-        messages,
-        completion.text,
-        completion.response_model,
-        completion.input_tokens,
-        completion.output_tokens,
-    )
-
-
-def _response_attributes(completion: Completion, end: dict[str, Any]) -> dict[str, Any]:
-    """``end`` plus the response and usage; the caller's own attributes keep the last word."""
-    response: dict[str, Any] = {}
-    if completion.finish_reason:
-        response[attr.RESPONSE_FINISH_REASONS] = [completion.finish_reason]
-    if completion.response_model is not None:
-        response[attr.RESPONSE_MODEL] = completion.response_model
-    if completion.response_id is not None:
-        response[attr.RESPONSE_ID] = completion.response_id
-    if completion.input_tokens is not None:
-        response[attr.USAGE_INPUT_TOKENS] = completion.input_tokens
-    if completion.output_tokens is not None:
-        response[attr.USAGE_OUTPUT_TOKENS] = completion.output_tokens
-    response.update(end)
-    return response
 
 
 def _as_provider_error(exc: BaseException, timeout: float | None) -> BaseException:

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from evaltrace.records import Message
+from evaltrace.records import Message, ToolCall
+from evaltrace.tracing._call import CallResult
 
 __all__ = [
     "Completion",
@@ -16,6 +17,7 @@ __all__ = [
     "Provider",
     "StreamChunk",
     "StreamingProvider",
+    "call_result",
 ]
 
 
@@ -24,7 +26,9 @@ class GenerationParams:
     """Request parameters a provider maps onto its API.
 
     ``json_schema`` asks for a reply that is JSON matching the schema (structured
-    output where the API supports it).
+    output where the API supports it). ``tools`` are the tools the model may
+    call, each ``{"name", "description", "parameters"}`` (a JSON Schema) or in
+    the OpenAI ``{"type": "function", "function": {...}}`` form.
     """
 
     temperature: float | None = None
@@ -33,11 +37,17 @@ class GenerationParams:
     seed: int | None = None
     json_schema: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """What a model answered, with the usage the provider reported."""
+    """What a model answered, with the usage the provider reported.
+
+    ``finish_reason`` is the provider's own word for why the reply ended;
+    ``tool_calls`` the tools the model asked to call; ``reasoning`` its
+    reasoning text, kept apart from the answer.
+    """
 
     text: str
     input_tokens: int | None = None
@@ -45,6 +55,8 @@ class Completion:
     response_model: str | None = None
     response_id: str | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: str | None = None
 
 
 class _Endpoint(Protocol):
@@ -143,3 +155,17 @@ class Embedder(_Endpoint, Protocol):
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         """Return one vector per text."""
         ...
+
+
+def call_result(completion: Completion) -> CallResult:
+    """The completion as the call's span and interaction record it."""
+    return CallResult(
+        text=completion.text,
+        input_tokens=completion.input_tokens,
+        output_tokens=completion.output_tokens,
+        response_model=completion.response_model,
+        response_id=completion.response_id,
+        finish_reason=completion.finish_reason,
+        reasoning=completion.reasoning,
+        tool_calls=completion.tool_calls,
+    )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
-from opentelemetry.util.genai.types import Error
-
 from evaltrace.exceptions import ProviderError
-from evaltrace.providers._protocol import Completion, StreamChunk
-from evaltrace.records import Message
+from evaltrace.providers._protocol import Completion, StreamChunk, call_result
+from evaltrace.tracing._call import CallResult, CallSpan
 
 __all__ = ["INTERRUPTED", "TracedStream"]
 
@@ -35,11 +33,8 @@ class TracedStream:
     the partial output, and raises ``ProviderError``.
     """
 
-    def __init__(
-        self, invocation: Any, chunks: AsyncIterator[StreamChunk], messages: Sequence[Message]
-    ) -> None:
-        self._invocation = invocation
-        self._messages = messages
+    def __init__(self, call: CallSpan, chunks: AsyncIterator[StreamChunk]) -> None:
+        self._call = call
         self._chunks = chunks
         self._parts: list[str] = []
         self._usage: dict[str, Any] = {}
@@ -65,7 +60,7 @@ class TracedStream:
             if self._finished:
                 raise StopAsyncIteration
             try:
-                with self._invocation.activate():
+                with self._call.activate():
                     chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
                 self._finish(self._usage.get("finish_reason") or "stop")
@@ -81,7 +76,7 @@ class TracedStream:
                 ) from exc
             self._absorb(chunk)
             if chunk.text:
-                self._invocation.record_stream_chunk()
+                self._call.chunk()
                 self._parts.append(chunk.text)
                 return chunk.text
 
@@ -110,27 +105,26 @@ class TracedStream:
             if value is not None:
                 self._usage[name] = value
 
-    def _describe(self, finish_reason: str) -> None:
-        from evaltrace.providers._model import describe_response
-
+    def _describe(self, finish_reason: str) -> CallResult:
+        usage = self._usage
         self.completion = Completion(
             text=self.text,
-            input_tokens=self._usage.get("input_tokens"),
-            output_tokens=self._usage.get("output_tokens"),
-            response_model=self._usage.get("response_model"),
-            response_id=self._usage.get("response_id"),
+            input_tokens=usage.get("input_tokens"),
+            output_tokens=usage.get("output_tokens"),
+            response_model=usage.get("response_model"),
+            response_id=usage.get("response_id"),
             finish_reason=finish_reason,
         )
-        describe_response(self._invocation, self.completion, self._messages)
+        return call_result(self.completion)
 
     def _finish(self, finish_reason: str) -> None:
         self._finished = True
-        self._describe(finish_reason)
-        self._invocation.stop()
+        self._call.succeed(self._describe(finish_reason))
 
     def _fail(self, exc: BaseException) -> None:
         self._finished = True
-        self._describe(INTERRUPTED)
+        partial = self._describe(INTERRUPTED)
         message = str(exc) or type(exc).__name__
         error_type = exc.error_type if isinstance(exc, ProviderError) else type(exc).__name__
-        self._invocation.fail(Error(message=message, type=error_type))
+        unexpected = None if isinstance(exc, ProviderError) else exc
+        self._call.fail(error_type, message, unexpected, partial)

@@ -129,7 +129,7 @@ def _interaction(call: LLMInteraction) -> _Json:
     data["cost"] = None if cost is None else float(cost)
     data["is_local"] = call.is_local
     data["cost_label"] = _cost_label(data["cost"], local=data["is_local"])
-    if "messages" in data["metadata"]:  # model_dump's copy: the property would unpack again
+    if call.shape.layout is not None:
         data["messages"] = [m.model_dump() for m in call.messages]
     return data
 

@@ -52,6 +52,7 @@ __all__ = [
     "SYSTEM",
     "SYSTEM_INSTRUCTIONS",
     "TOKEN_TYPE",
+    "TRIAL",
     "USAGE_CACHE_READ_INPUT_TOKENS",
     "USAGE_INPUT_TOKENS",
     "USAGE_OUTPUT_TOKENS",
@@ -113,5 +114,6 @@ RUN_NAME: Final = "evaltrace.run.name"
 DATASET_SIZE: Final = "evaltrace.dataset.size"
 CASE_ID: Final = "evaltrace.case.id"
 CASE_INDEX: Final = "evaltrace.case.index"
+TRIAL: Final = "evaltrace.case.trial"
 METRIC_NAME: Final = "evaltrace.metric.name"
 ATTEMPT: Final = "evaltrace.attempt"

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaltrace.records import Message
+from evaltrace.records import Message, ToolCall
 from evaltrace.tracing import _attributes as attr
 
-__all__ = ["CallFields", "is_inference", "read_call"]
+__all__ = ["CallFields", "is_inference", "parse_json_value", "read_call", "readable_tool_call"]
 
 Attributes = Mapping[str, Any]
 
@@ -70,6 +70,8 @@ class CallFields:
     response_id: str | None = None
     finish_reasons: list[str] = field(default_factory=list)
     convention: str = "gen_ai"
+    reasoning: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
     @property
     def content_captured(self) -> bool:
@@ -128,14 +130,23 @@ def _read_gen_ai(attributes: Attributes) -> CallFields:
 def _read_gen_ai_messages(call: CallFields, attributes: Attributes, events: Sequence[Any]) -> None:
     call.input_messages = (
         _system_messages(attributes.get(attr.SYSTEM_INSTRUCTIONS))
-        + _semconv_messages(attributes.get(attr.INPUT_MESSAGES))
+        + _semconv_messages(attributes.get(attr.INPUT_MESSAGES)).messages
         or _indexed_messages(attributes, _LEGACY_PROMPT_PREFIX, ".role", ".content")
         or _event_messages(events, output=False)
     )
-    call.output_messages = (
-        _semconv_messages(attributes.get(attr.OUTPUT_MESSAGES))
-        or _indexed_messages(attributes, _LEGACY_COMPLETION_PREFIX, ".role", ".content")
-        or _event_messages(events, output=True)
+    output = _semconv_messages(attributes.get(attr.OUTPUT_MESSAGES))
+    if output.messages:
+        call.output_messages = output.messages
+        call.reasoning = "\n".join(output.reasoning) or None
+        call.tool_calls = output.tool_calls
+        return
+    call.tool_calls = _indexed_tool_calls(
+        attributes, f"{_LEGACY_COMPLETION_PREFIX}0.tool_calls.", ".name", ".arguments", ".id"
+    )
+    call.output_messages = _with_tool_calls(
+        _indexed_messages(attributes, _LEGACY_COMPLETION_PREFIX, ".role", ".content")
+        or _event_messages(events, output=True),
+        call.tool_calls,
     )
 
 
@@ -146,9 +157,16 @@ def _read_openinference(attributes: Attributes) -> CallFields:
     outputs = _indexed_messages(
         attributes, _OI_OUTPUT_MESSAGES, ".message.role", ".message.content"
     )
+    tool_calls = _indexed_tool_calls(
+        attributes,
+        f"{_OI_OUTPUT_MESSAGES}0.message.tool_calls.",
+        ".tool_call.function.name",
+        ".tool_call.function.arguments",
+        ".tool_call.id",
+    )
     if not inputs and isinstance(attributes.get(_OI_INPUT_VALUE), str):
         inputs = [Message(role="user", content=attributes[_OI_INPUT_VALUE])]
-    if not outputs and isinstance(attributes.get(_OI_OUTPUT_VALUE), str):
+    if not outputs and not tool_calls and isinstance(attributes.get(_OI_OUTPUT_VALUE), str):
         outputs = [Message(role="assistant", content=attributes[_OI_OUTPUT_VALUE])]
     return CallFields(
         model=_text(model),
@@ -157,42 +175,122 @@ def _read_openinference(attributes: Attributes) -> CallFields:
         input_tokens=_int(attributes.get(_OI_PROMPT_TOKENS)),
         output_tokens=_int(attributes.get(_OI_COMPLETION_TOKENS)),
         input_messages=inputs,
-        output_messages=outputs,
+        output_messages=_with_tool_calls(outputs, tool_calls),
         response_model=_opt_text(model),
         convention="openinference",
+        tool_calls=tool_calls,
     )
 
 
-def _semconv_messages(raw: Any) -> list[Message]:
-    """Messages in the ``gen_ai.input.messages`` / ``gen_ai.output.messages`` JSON form."""
-    items = _json_list(raw)
-    return [
-        Message(role=str(item.get("role", "user")), content=_parts_text(item.get("parts")))
-        for item in items
-        if isinstance(item, dict)
-    ]
+@dataclass
+class _Read:
+    """Messages read from the semconv JSON form, with reasoning and tool calls kept apart."""
+
+    messages: list[Message] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+def _semconv_messages(raw: Any) -> _Read:
+    """Messages in the ``gen_ai.input.messages`` / ``gen_ai.output.messages`` JSON form.
+
+    Text parts are the message's text; ``tool_call`` parts are tool calls,
+    also shown readably in the text; ``tool_call_response`` parts keep their
+    response; ``reasoning`` parts are kept apart from the text.
+    """
+    read = _Read()
+    for item in _json_list(raw):
+        if not isinstance(item, dict):
+            continue
+        texts: list[str] = []
+        for part in item.get("parts") or ():
+            if isinstance(part, dict):
+                _read_part(part, texts, read)
+        read.messages.append(Message(role=str(item.get("role", "user")), content="\n".join(texts)))
+    return read
+
+
+def _read_part(part: dict[str, Any], texts: list[str], read: _Read) -> None:
+    kind = part.get("type")
+    if kind == "reasoning":
+        if isinstance(part.get("content"), str):
+            read.reasoning.append(part["content"])
+    elif kind == "tool_call":
+        call = ToolCall(
+            name=_text(part.get("name")),
+            arguments=parse_json_value(part.get("arguments")),
+            call_id=_opt_text(part.get("id")),
+        )
+        read.tool_calls.append(call)
+        texts.append(readable_tool_call(call))
+    elif kind == "tool_call_response":
+        texts.append(_readable_value(part.get("response", part.get("result"))))
+    elif isinstance(part.get("content"), str):
+        texts.append(part["content"])
 
 
 def _system_messages(raw: Any) -> list[Message]:
     parts = _json_list(raw)
-    text = _parts_text(parts)
+    texts = [
+        p["content"] for p in parts if isinstance(p, dict) and isinstance(p.get("content"), str)
+    ]
+    text = "\n".join(texts)
     return [Message(role="system", content=text)] if text else []
 
 
-def _parts_text(parts: Any) -> str:
-    if not isinstance(parts, list):
+def readable_tool_call(call: ToolCall) -> str:
+    """One line a person reads as the tool call: ``tool_call: name({...})``."""
+    return f"tool_call: {call.name}({_readable_value(call.arguments)})"
+
+
+def _readable_value(value: Any) -> str:
+    if value is None:
         return ""
-    texts = []
-    for part in parts:
-        if isinstance(part, dict):
-            content = part.get("content")
-            if isinstance(content, str):
-                texts.append(content)
-            elif part.get("type") == "tool_call":
-                texts.append(
-                    json.dumps({"tool_call": part.get("name"), "arguments": part.get("arguments")})
-                )
-    return "\n".join(texts)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def parse_json_value(value: Any) -> Any:
+    """A JSON string parsed (the raw string when it is not JSON); any other value as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _with_tool_calls(messages: list[Message], tool_calls: list[ToolCall]) -> list[Message]:
+    """The reply's messages, with each requested tool call shown readably at the end."""
+    if not tool_calls:
+        return messages
+    lines = [readable_tool_call(call) for call in tool_calls]
+    if messages:
+        last = messages[-1]
+        text = "\n".join([last.content, *lines]) if last.content else "\n".join(lines)
+        return [*messages[:-1], Message(role=last.role, content=text)]
+    return [Message(role="assistant", content="\n".join(lines))]
+
+
+def _indexed_tool_calls(
+    attributes: Attributes, prefix: str, name: str, arguments: str, call_id: str
+) -> list[ToolCall]:
+    """Tool calls flattened as ``<prefix>N<name>`` / ``<prefix>N<arguments>`` attributes."""
+    calls: list[ToolCall] = []
+    index = 0
+    while True:
+        called = attributes.get(f"{prefix}{index}{name}")
+        if called is None:
+            return calls
+        calls.append(
+            ToolCall(
+                name=str(called),
+                arguments=parse_json_value(attributes.get(f"{prefix}{index}{arguments}")),
+                call_id=_opt_text(attributes.get(f"{prefix}{index}{call_id}")),
+            )
+        )
+        index += 1
 
 
 def _indexed_messages(

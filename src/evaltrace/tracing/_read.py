@@ -1,4 +1,4 @@
-"""Reading a span's attributes without the SDK's per-lookup cost.
+"""Readers that turn a span in hand into a ``SpanRecord``: an SDK span, or an own call's span.
 
 ``ReadableSpan.attributes`` is a read-only view of the SDK's
 ``BoundedAttributes``, whose ``get`` is the generic ``Mapping.get``: a
@@ -15,10 +15,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, StatusCode
 
-__all__ = ["span_attributes"]
+from evaltrace.tracing._record import (
+    EMPTY_ATTRIBUTES,
+    CallContent,
+    SpanEvent,
+    SpanLink,
+    SpanRecord,
+)
 
-_EMPTY: Mapping[str, Any] = {}
+__all__ = ["live_record", "own_record", "span_attributes"]
+
+_KINDS = {kind: kind.name.lower() for kind in SpanKind}
+_STATUSES = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
 
 
 def span_attributes(span: ReadableSpan) -> Mapping[str, Any]:
@@ -31,4 +41,58 @@ def span_attributes(span: ReadableSpan) -> Mapping[str, Any]:
     if type(inner) is dict:
         return inner
     attributes = span.attributes
-    return dict(attributes) if attributes else _EMPTY
+    return dict(attributes) if attributes else EMPTY_ATTRIBUTES
+
+
+def live_record(span: ReadableSpan, content: CallContent | None = None) -> SpanRecord:
+    """The record of a span that ended in this process (any instrumentation's)."""
+    return own_record(span, span_attributes(span), content)
+
+
+def own_record(
+    span: ReadableSpan, attributes: Mapping[str, Any], content: CallContent | None
+) -> SpanRecord:
+    """The record of a finished span whose attributes the caller already holds as a dict.
+
+    evaltrace's own calls keep the attributes they gave their span, so the
+    SDK's mapping is not read again.
+    """
+    context = span.context
+    parent = span.parent
+    start = span.start_time or 0
+    scope = span.instrumentation_scope
+    return SpanRecord(
+        trace_id=context.trace_id if context is not None else 0,
+        span_id=context.span_id if context is not None else 0,
+        name=span.name,
+        start_time=start,
+        end_time=span.end_time or start,
+        attributes=attributes,
+        parent_span_id=parent.span_id if parent is not None else None,
+        kind=_KINDS.get(span.kind, "internal"),
+        status=_STATUSES[span.status.status_code],
+        status_message=span.status.description,
+        events=_events(span),
+        links=_links(span),
+        scope=scope.name if scope is not None else None,
+        resource=span.resource.attributes if span.resource is not None else EMPTY_ATTRIBUTES,
+        parent_is_remote=parent.is_remote if parent is not None else False,
+        content=content,
+    )
+
+
+def _events(span: ReadableSpan) -> tuple[SpanEvent, ...]:
+    events = span.events
+    if not events:
+        return ()
+    return tuple(SpanEvent(e.name, e.timestamp, e.attributes or EMPTY_ATTRIBUTES) for e in events)
+
+
+def _links(span: ReadableSpan) -> tuple[SpanLink, ...]:
+    links = span.links
+    if not links:
+        return ()
+    return tuple(
+        SpanLink(link.context.trace_id, link.context.span_id, link.attributes or EMPTY_ATTRIBUTES)
+        for link in links
+    )

@@ -9,7 +9,8 @@ import threading
 import weakref
 from collections.abc import Callable
 
-from opentelemetry import metrics, trace
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider as SdkLoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.util.genai.environment_variables import OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT
@@ -18,11 +19,18 @@ from opentelemetry.util.genai.types import ContentCapturingMode
 
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.tracing._batch import BoundedBatchSpanProcessor
+from evaltrace.tracing._call import CallRequest, CallSpan
 from evaltrace.tracing._content import CAPTURE_CONTENT_ENV, content_mode
 from evaltrace.tracing._kind import InternalKindTracerProvider
 from evaltrace.tracing._sampling import RecordingTracerProvider
-from evaltrace.tracing._span import CallTracer
-from evaltrace.tracing.export import build_metric_readers, build_resource, build_span_exporters
+from evaltrace.tracing._span import CallTracer, OwnCall
+from evaltrace.tracing._util_call import UtilCall
+from evaltrace.tracing.export import (
+    build_log_processors,
+    build_metric_readers,
+    build_resource,
+    build_span_exporters,
+)
 from evaltrace.tracing.processor import InteractionCollector
 
 __all__ = ["FLUSH_DEADLINE", "Telemetry", "telemetry_for_run"]
@@ -36,19 +44,21 @@ _collectors: weakref.WeakKeyDictionary[SdkTracerProvider, InteractionCollector] 
     weakref.WeakKeyDictionary()
 )
 _collectors_lock = threading.Lock()
-_HandlerKey = tuple[bool, ContentCapturingMode, int]
+_HandlerKey = tuple[bool, ContentCapturingMode, int, int]
 _NO_METERS = metrics.NoOpMeterProvider()
+_NO_LOGGERS = _logs.NoOpLoggerProvider()
 _handlers_by_provider: weakref.WeakKeyDictionary[
     SdkTracerProvider, dict[_HandlerKey, TelemetryHandler]
 ] = weakref.WeakKeyDictionary()
 
 
 class Telemetry:
-    """A tracer provider with evaltrace's collector on it, plus a meter provider.
+    """A tracer provider with evaltrace's collector on it, plus meter and logger providers.
 
-    ``owned`` is True when evaltrace built the provider for this run (no SDK
-    provider was installed): it then exports through bounded processors and is
-    shut down when the run ends.
+    ``owned`` is True when evaltrace built the providers for this run (no SDK
+    provider was installed): it then exports through bounded processors and
+    shuts them down when the run ends. ``events`` is the logger that emits
+    log-based GenAI events (``gen_ai.evaluation.result``).
     """
 
     def __init__(
@@ -59,18 +69,21 @@ class Telemetry:
         *,
         owned: bool,
         exporters: list[BoundedBatchSpanProcessor] | None = None,
+        logger_provider: _logs.LoggerProvider = _NO_LOGGERS,
     ) -> None:
+        from evaltrace._version import __version__
+
         self.tracer_provider = tracer_provider
         self.collector = collector
         self.meter_provider = meter_provider
+        self.logger_provider = logger_provider
+        self.events = logger_provider.get_logger(_SCOPE, __version__)
         self.owned = owned
         self._exporters = exporters or []
         self._handlers: dict[_HandlerKey, TelemetryHandler] = {}
         self._calls: dict[bool, CallTracer | None] = {}
         self._own_spans = own_spans_allowed()
         self._lock = threading.Lock()
-        from evaltrace._version import __version__
-
         self._recording = RecordingTracerProvider(tracer_provider)
         self.tracer = self._recording.get_tracer(_SCOPE, __version__)
 
@@ -91,7 +104,7 @@ class Telemetry:
         application provider, not once per run.
         """
         mode = content_mode()
-        key = (in_process, mode, id(self.meter_provider))
+        key = (in_process, mode, id(self.meter_provider), id(self.logger_provider))
         handlers = self._handlers if self.owned else _shared_handlers(self.tracer_provider)
         with self._lock:
             if key not in handlers:
@@ -125,6 +138,14 @@ class Telemetry:
             self._calls[in_process] = calls
         return calls
 
+    def start_call(self, request: CallRequest) -> CallSpan:
+        """Open the span of one model call (made current, unless it streams)."""
+        calls = None if request.streaming else self.calls(in_process=request.in_process)
+        if calls is None:
+            handler = self.handler(in_process=request.in_process)
+            return UtilCall(handler, request, self.collector)
+        return OwnCall(calls, request)
+
     async def flush(self, deadline: float = FLUSH_DEADLINE) -> bool:
         """Push finished spans and metrics out, waiting at most ``deadline`` seconds.
 
@@ -145,6 +166,7 @@ class Telemetry:
         handler = TelemetryHandler(
             tracer_provider=provider,
             meter_provider=self.meter_provider,
+            logger_provider=self.logger_provider,
             instrumentation_scope_name=_SCOPE,
             instrumentation_scope_version=__version__,
         )
@@ -153,15 +175,26 @@ class Telemetry:
         return handler
 
     def _flush_all(self) -> None:
-        # Metrics only when spans got through: a collector known to be down would
-        # hold the metric export (which has no such shortcut) for its whole timeout.
-        if self.tracer_provider.force_flush() and isinstance(self.meter_provider, SdkMeterProvider):
+        # Metrics and logs only when spans got through: a collector known to be down
+        # would hold their export (which has no such shortcut) for its whole timeout.
+        if not self.tracer_provider.force_flush():
+            return
+        if isinstance(self.meter_provider, SdkMeterProvider):
             self.meter_provider.force_flush()
+        if isinstance(self.logger_provider, SdkLoggerProvider):
+            self.logger_provider.force_flush()
+
+    def shutdown(self) -> None:
+        """Flush and shut down the providers evaltrace built (nothing of the application's)."""
+        if self.owned:
+            self._shutdown()
 
     def _shutdown(self) -> None:
         self.tracer_provider.shutdown()
         if isinstance(self.meter_provider, SdkMeterProvider):
             self.meter_provider.shutdown()
+        if isinstance(self.logger_provider, SdkLoggerProvider):
+            self.logger_provider.shutdown()
 
 
 def telemetry_variables() -> tuple[str | None, str | None]:
@@ -183,6 +216,7 @@ def telemetry_for_run(
     *,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
+    logger_provider: _logs.LoggerProvider | None = None,
 ) -> Telemetry:
     """The telemetry a run uses.
 
@@ -194,13 +228,16 @@ def telemetry_for_run(
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
     if isinstance(provider, SdkTracerProvider):
         meter = meter_provider if meter_provider is not None else _default_meter_provider()
-        return Telemetry(provider, _collector_on(provider), meter, owned=False)
+        loggers = logger_provider if logger_provider is not None else _default_logger_provider()
+        return Telemetry(
+            provider, _collector_on(provider), meter, owned=False, logger_provider=loggers
+        )
     if tracer_provider is not None:
         raise ConfigurationError(
             "tracer_provider must be an opentelemetry.sdk.trace.TracerProvider, "
             f"not {type(tracer_provider).__name__}"
         )
-    return _own_telemetry(run_name, run_id, meter_provider)
+    return _own_telemetry(run_name, run_id, meter_provider, logger_provider)
 
 
 def _collector_on(provider: SdkTracerProvider) -> InteractionCollector:
@@ -214,7 +251,10 @@ def _collector_on(provider: SdkTracerProvider) -> InteractionCollector:
 
 
 def _own_telemetry(
-    run_name: str, run_id: str, meter_provider: metrics.MeterProvider | None
+    run_name: str,
+    run_id: str,
+    meter_provider: metrics.MeterProvider | None,
+    logger_provider: _logs.LoggerProvider | None,
 ) -> Telemetry:
     resource = build_resource(run_name, run_id)
     # Shut down by the run itself; atexit hooks would keep every run's provider alive.
@@ -231,7 +271,21 @@ def _own_telemetry(
             if readers
             else _default_meter_provider()
         )
-    return Telemetry(provider, collector, meter_provider, owned=True, exporters=exporters)
+    if logger_provider is None:
+        log_processors = build_log_processors()
+        logger_provider = _default_logger_provider()
+        if log_processors:
+            logger_provider = SdkLoggerProvider(resource=resource, shutdown_on_exit=False)
+            for log_processor in log_processors:
+                logger_provider.add_log_record_processor(log_processor)
+    return Telemetry(
+        provider,
+        collector,
+        meter_provider,
+        owned=True,
+        exporters=exporters,
+        logger_provider=logger_provider,
+    )
 
 
 async def _run_with_deadline(work: Callable[[], None], deadline: float) -> bool:
@@ -267,3 +321,9 @@ def _default_meter_provider() -> metrics.MeterProvider:
     """
     provider = metrics.get_meter_provider()
     return provider if isinstance(provider, SdkMeterProvider) else _NO_METERS
+
+
+def _default_logger_provider() -> _logs.LoggerProvider:
+    """The application's SDK logger provider, else a no-op one (as for meters)."""
+    provider = _logs.get_logger_provider()
+    return provider if isinstance(provider, SdkLoggerProvider) else _NO_LOGGERS

@@ -1,8 +1,8 @@
 """Exporters built from the standard ``OTEL_*`` environment variables.
 
 Only standard variables configure export: ``OTEL_TRACES_EXPORTER`` /
-``OTEL_METRICS_EXPORTER`` (``otlp``, ``console``, ``none``),
-``OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT``, ``..._PROTOCOL`` (``grpc`` or
+``OTEL_METRICS_EXPORTER`` / ``OTEL_LOGS_EXPORTER`` (``otlp``, ``console``,
+``none``), ``OTEL_EXPORTER_OTLP_[TRACES_|METRICS_|LOGS_]ENDPOINT``, ``..._PROTOCOL`` (``grpc`` or
 ``http/protobuf``, the default), ``..._HEADERS``, ``..._TIMEOUT`` (seconds, as
 the Python SDK reads it) and ``OTEL_SERVICE_NAME``. With no endpoint and no
 exporter named, nothing is exported: evaltrace runs offline.
@@ -13,6 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    ConsoleLogRecordExporter,
+    LogRecordExporter,
+)
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
     MetricExporter,
@@ -26,6 +32,7 @@ from evaltrace.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_EXPORT_TIMEOUT",
+    "build_log_processors",
     "build_metric_readers",
     "build_resource",
     "build_span_exporters",
@@ -88,6 +95,18 @@ def build_metric_readers(env: Mapping[str, str] | None = None) -> list[MetricRea
     return readers
 
 
+def build_log_processors(env: Mapping[str, str] | None = None) -> list[LogRecordProcessor]:
+    """Batch processors for the log exporters the environment asks for (GenAI events)."""
+    env = os.environ if env is None else env
+    processors: list[LogRecordProcessor] = []
+    for name in _exporter_names("logs", env):
+        if name == "console":
+            processors.append(BatchLogRecordProcessor(ConsoleLogRecordExporter()))
+        elif name == "otlp":
+            processors.append(BatchLogRecordProcessor(_otlp_log_exporter(env)))
+    return processors
+
+
 def _exporter_names(signal: str, env: Mapping[str, str]) -> list[str]:
     raw = env.get(f"OTEL_{signal.upper()}_EXPORTER")
     if raw is None:
@@ -144,3 +163,14 @@ def _otlp_metric_exporter(env: Mapping[str, str]) -> MetricExporter:
     )
 
     return HttpMetrics(timeout=timeout)
+
+
+def _otlp_log_exporter(env: Mapping[str, str]) -> LogRecordExporter:
+    timeout = _timeout("logs", env)
+    if _protocol("logs", env) == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        return OTLPLogExporter(timeout=timeout)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
+
+    return HttpLogs(timeout=timeout)

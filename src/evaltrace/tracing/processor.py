@@ -1,11 +1,13 @@
 """``InteractionCollector``: the span processor that turns model-call spans into interactions.
 
-It follows each evaluation run down its span tree: a span started under a
-run's root (or under any span already followed) is routed to that run, with
-the case and purpose inherited from its ancestors. When a GenAI inference span
-of a followed tree ends, the pure converter makes an ``LLMInteraction`` of it
-and the run's sink receives it. Runs are told apart by their root span, not by
-trace id, so two runs inside one application trace never mix.
+It follows each evaluation run down its span tree: a span that carries an
+open run's ``evaltrace.run.id`` opens a route (the run's root, or a case span
+whose parent lives in another process), and a span started under a followed
+span is followed too, with what it inherits (``_inherit.inherit``). When a
+GenAI inference span of a followed tree ends, the converter makes an
+``LLMInteraction`` of its record and the run's sink receives it. Runs are told
+apart by their run id, not by trace id, so two runs inside one application
+trace never mix.
 
 The processor reads span attributes only, so calls traced by any GenAI
 instrumentation inside a case are collected beside evaltrace's own. It never
@@ -16,61 +18,107 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from evaltrace.records import LLMInteraction, Message
+from evaltrace._interaction import LLMInteraction
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._conventions import is_inference
-from evaltrace.tracing._convert import own_call_to_interaction, span_to_interaction
-from evaltrace.tracing._read import span_attributes
-from evaltrace.tracing._span import OwnCallRecord
+from evaltrace.tracing._convert import interaction_of
+from evaltrace.tracing._inherit import NOTHING_INHERITED, Inherited, inherit
+from evaltrace.tracing._read import live_record, own_record, span_attributes
+from evaltrace.tracing._record import CallContent
 
-__all__ = ["RUN_SPAN_PREFIX", "InteractionCollector", "RunSink"]
-
-#: A run's root span is named ``evaluate <run name>``; only such a span can open a route.
-RUN_SPAN_PREFIX = "evaluate "
+__all__ = ["CaseKey", "InteractionCollector", "RunSink", "TakenCalls"]
 
 _log = logging.getLogger(__name__)
 
+#: A case of a run: its id and its trial.
+CaseKey = tuple[str | None, int | None]
+
+
+class TakenCalls(NamedTuple):
+    """A case's interactions, in start order, and how many of its calls could not be recorded."""
+
+    interactions: list[LLMInteraction]
+    unrecorded_calls: int = 0
+
 
 class RunSink:
-    """The interactions of one run, as its spans end; safe to fill from any thread."""
+    """The interactions of one run as its spans end, by case; safe to fill from any thread.
+
+    The runner takes each case's interactions when the case ends
+    (``take_case``); what no case took (calls of a case cut short, calls made
+    in the run outside any case) stays until ``take_rest``.
+    """
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
+        self.closed = False
         self._lock = threading.Lock()
-        self._interactions: list[LLMInteraction] = []
-        self._by_case: dict[str | None, list[LLMInteraction]] = {}
-        self.nested_calls = 0
-        self.conversion_errors = 0
+        self._by_case: dict[CaseKey, list[LLMInteraction]] = {}
+        self._unrecorded: dict[CaseKey, int] = {}
+        self._nested_calls = 0
 
     def add(self, interaction: LLMInteraction) -> None:
         """Record one interaction."""
+        key = (interaction.case_id, interaction.trial)
         with self._lock:
-            self._interactions.append(interaction)
-            self._by_case.setdefault(interaction.case_id, []).append(interaction)
+            found = self._by_case.get(key)
+            if found is None:
+                self._by_case[key] = [interaction]
+            else:
+                found.append(interaction)
 
-    def interactions(self) -> list[LLMInteraction]:
-        """A snapshot of what the run has collected so far."""
+    def count_nested(self) -> None:
+        """Count a model-call span inside another model call of the run (not an interaction)."""
         with self._lock:
-            return list(self._interactions)
+            self._nested_calls += 1
 
-    def for_case(self, case_id: str) -> list[LLMInteraction]:
-        """The interactions of one case so far, in start order."""
+    def count_unrecorded(self, key: CaseKey) -> None:
+        """Count a model-call span of a case that could not be turned into an interaction."""
         with self._lock:
-            found = list(self._by_case.get(case_id, ()))
-        return sorted(found, key=lambda i: i.timestamp)
+            self._unrecorded[key] = self._unrecorded.get(key, 0) + 1
+
+    @property
+    def nested_calls(self) -> int:
+        """Model-call spans nested in another call of the run, counted once with it."""
+        return self._nested_calls
+
+    def peek_case(self, case_id: str, trial: int | None) -> list[LLMInteraction]:
+        """The interactions of one case so far (a copy; the sink keeps them)."""
+        with self._lock:
+            return list(self._by_case.get((case_id, trial), ()))
+
+    def take_case(self, case_id: str, trial: int | None) -> TakenCalls:
+        """The calls of one case so far, in start order; the sink keeps no copy."""
+        key = (case_id, trial)
+        with self._lock:
+            found = self._by_case.pop(key, [])
+            unrecorded = self._unrecorded.pop(key, 0)
+        found.sort(key=_start)
+        return TakenCalls(found, unrecorded)
+
+    def take_rest(self) -> TakenCalls:
+        """Every call no case took, in start order; the sink keeps no copy."""
+        with self._lock:
+            groups, self._by_case = self._by_case, {}
+            unrecorded, self._unrecorded = self._unrecorded, {}
+        rest = [interaction for group in groups.values() for interaction in group]
+        rest.sort(key=_start)
+        return TakenCalls(rest, sum(unrecorded.values()))
+
+
+def _start(interaction: LLMInteraction) -> Any:
+    return interaction.timestamp
 
 
 class _Route(NamedTuple):  # a tuple: made for every span of a run, cheaply
     sink: RunSink
-    case_id: str | None
-    purpose: str | None
-    inference: bool
+    inherited: Inherited
 
 
 class InteractionCollector(SpanProcessor):
@@ -79,48 +127,53 @@ class InteractionCollector(SpanProcessor):
     def __init__(self) -> None:
         self._runs: dict[str, RunSink] = {}
         self._routes: dict[int, _Route] = {}
-        self._content: dict[int, tuple[Sequence[Message], Sequence[Message]] | OwnCallRecord] = {}
+        self._attached: dict[int, tuple[CallContent, Mapping[str, Any] | None]] = {}
 
     def open_run(self, run_id: str) -> RunSink:
-        """Start collecting for a run whose root span carries ``evaltrace.run.id = run_id``."""
+        """Start collecting for the spans that carry ``evaltrace.run.id = run_id``."""
         sink = RunSink(run_id)
         self._runs[run_id] = sink
         return sink
 
     def close_run(self, run_id: str) -> None:
-        """Stop collecting for a run and release what was kept for it."""
+        """Stop collecting for a run and release what was kept for it.
+
+        A span that starts under the run while this runs is let go too: the
+        sink is marked closed first, and ``on_start`` checks the mark after
+        adding its route.
+        """
         sink = self._runs.pop(run_id, None)
         if sink is None:
             return
+        sink.closed = True
         for span_id, route in list(self._routes.items()):
             if route.sink is sink:
                 self._routes.pop(span_id, None)
-                self._content.pop(span_id, None)
+                self._attached.pop(span_id, None)
 
     @property
     def open_spans(self) -> int:
         """Spans followed and not yet ended (for tests and leak checks)."""
         return len(self._routes)
 
-    def attach_content(
-        self, span_id: int, inputs: Sequence[Message], outputs: Sequence[Message] = ()
+    def attach(
+        self, span_id: int, content: CallContent, attributes: Mapping[str, Any] | None = None
     ) -> None:
-        """Keep the messages of a followed span until it ends (evaltrace's own calls).
+        """Keep a followed call span's content until it ends (evaltrace's own calls).
 
         Interactions always carry full content while exported spans carry it
         only when the user opts in, so evaltrace hands its calls' messages to
-        the collector directly rather than through span attributes.
+        the collector directly. ``attributes``, when given, are all the
+        attributes the span was given, so they are not read back from it.
         """
-        if span_id in self._routes:
-            self._content[span_id] = (inputs, outputs)
-
-    def attach_own(self, span_id: int, record: OwnCallRecord) -> None:
-        """Keep what the interaction of one of evaltrace's own calls needs until its span ends."""
-        if span_id in self._routes:
-            self._content[span_id] = record
+        if span_id not in self._routes:
+            return
+        self._attached[span_id] = (content, attributes)
+        if span_id not in self._routes:  # the run closed meanwhile
+            self._attached.pop(span_id, None)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        """Follow the span if it is a run's root or descends from a followed span."""
+        """Follow the span if it carries an open run's id or descends from a followed span."""
         try:
             self._follow(span)
         except Exception:  # never raise into the host application
@@ -137,74 +190,75 @@ class InteractionCollector(SpanProcessor):
         """Forget every run."""
         self._runs.clear()
         self._routes.clear()
-        self._content.clear()
+        self._attached.clear()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered: interactions are delivered as spans end."""
         return True
 
     def _follow(self, span: Span) -> None:
+        runs = self._runs
+        if not runs:
+            return  # no run open: the host's span costs it ~nothing
         context = span.parent
         routes = self._routes
         parent = routes.get(context.span_id) if context is not None and routes else None
-        if parent is None and not (self._runs and span.name.startswith(RUN_SPAN_PREFIX)):
-            return  # the host's own span: no attribute is read (it costs the host ~nothing)
         attributes = span_attributes(span)
         if parent is None:
             run_id = attributes.get(attr.RUN_ID)
-            sink = self._runs.get(str(run_id)) if run_id is not None else None
+            sink = runs.get(str(run_id)) if run_id is not None else None
             if sink is None:
-                return
-            parent = _Route(sink, None, None, False)
-        case_id = attributes.get(attr.CASE_ID)
-        purpose = attributes.get(attr.PURPOSE)
-        self._routes[span.context.span_id] = _Route(
-            parent.sink,
-            str(case_id) if case_id is not None else parent.case_id,
-            str(purpose) if purpose is not None else parent.purpose,
-            parent.inference or is_inference(attributes),
-        )
+                return  # the host's own span
+            parent = _Route(sink, NOTHING_INHERITED)
+        span_id = span.context.span_id
+        routes[span_id] = _Route(parent.sink, inherit(parent.inherited, attributes))
+        if parent.sink.closed:  # closed while this span started: let it go
+            routes.pop(span_id, None)
 
     def _collect(self, span: ReadableSpan) -> None:
-        if not self._routes:
+        routes = self._routes
+        if not routes:
             return
         span_id = span.context.span_id
-        route = self._routes.pop(span_id, None)
-        content = self._content.pop(span_id, None)
+        route = routes.pop(span_id, None)
+        attached = self._attached.pop(span_id, None)
         if route is None:
             return
-        own = isinstance(content, OwnCallRecord)  # evaltrace's own call: known to be inference
-        if not own and not is_inference(span_attributes(span)):
+        content, attributes = attached if attached is not None else (None, None)
+        if attributes is None and not is_inference(span_attributes(span)):
             return
-        if self._inside_another_call(span, route):
-            route.sink.nested_calls += 1
+        sink = route.sink
+        if self._inside_another_call(span):
+            sink.count_nested()
             return
         try:
-            if isinstance(content, OwnCallRecord):
-                interaction = own_call_to_interaction(
-                    span, content, purpose=route.purpose, case_id=route.case_id
-                )
-            else:
-                interaction = span_to_interaction(
-                    span, purpose=route.purpose, case_id=route.case_id, content=content
-                )
+            record = (
+                own_record(span, attributes, content)
+                if attributes is not None
+                else live_record(span, content)
+            )
+            interaction = interaction_of(record, route.inherited)
         except Exception:
-            route.sink.conversion_errors += 1
+            sink.count_unrecorded((route.inherited.case_id, route.inherited.trial))
             _log.warning(
-                "evaltrace could not turn span %s into an interaction; the run will miss it",
+                "evaltrace could not turn span %s (trace %032x, span %016x) into an "
+                "interaction; the run will miss it",
                 span.name,
+                span.context.trace_id,
+                span_id,
                 exc_info=True,
             )
             return
-        route.sink.add(interaction)
+        sink.add(interaction)
 
-    def _inside_another_call(self, span: ReadableSpan, route: _Route) -> bool:
+    def _inside_another_call(self, span: ReadableSpan) -> bool:
         """True for an inference span nested in another inference span of the run.
 
         The outer span already accounts for the request (for example evaltrace's
         provider span around an instrumented SDK's own span of the same call).
         """
-        if span.parent is None:
+        parent = span.parent
+        if parent is None:
             return False
-        parent = self._routes.get(span.parent.span_id)
-        return parent is not None and parent.inference
+        route = self._routes.get(parent.span_id)
+        return route is not None and route.inherited.in_call

@@ -1,0 +1,122 @@
+"""The results-file schema's versions, and how a file of an older one is read as the current one.
+
+1. the first layout (no ``schema_version`` field);
+2. adds ``schema_version`` and each case's ``started_at``;
+3. adds ``unrecorded_calls``;
+4. stores each interaction once: at the top, with typed fields (``attempt``,
+   ``response_id``, ``finish_reasons``, ``layout``...) instead of the generic
+   ``metadata`` keys; a case refers to its calls by ``interaction_ids``. Cases
+   carry ``trial``; scores carry ``error_type``.
+
+A ``.cases.jsonl`` stream keeps each case's interactions on its own line (a
+line stands alone), in the same typed form.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evaltrace._interaction import MessageLayout
+
+__all__ = ["RESULTS_SCHEMA_VERSION", "upgrade_case", "upgrade_interaction", "upgrade_result"]
+
+#: Version of the results-file layout that ``EvaluationResult.save`` writes.
+RESULTS_SCHEMA_VERSION = 4
+
+#: ``metadata`` keys of schemas 1-3 that are typed fields since schema 4.
+_LIFTED = (
+    "content_captured",
+    "instrumentation",
+    "convention",
+    "response_model",
+    "response_id",
+    "finish_reasons",
+    "server_address",
+    "server_port",
+    "temperature",
+    "max_tokens",
+    "metric",
+    "attempt",
+)
+
+
+def upgrade_result(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A results dict of any supported schema version, as the current version."""
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path}: field 'schema_version': not a version number: {version!r}")
+    if version > RESULTS_SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: schema_version {version} was written by a newer evaltrace "
+            f"(this one reads up to {RESULTS_SCHEMA_VERSION}): upgrade evaltrace"
+        )
+    upgraded = {**data, "schema_version": RESULTS_SCHEMA_VERSION}
+    if version < 4:
+        interactions = upgraded.get("interactions")
+        if isinstance(interactions, list):
+            upgraded["interactions"] = [upgrade_interaction(i) for i in interactions]
+        cases = upgraded.get("cases")
+        if isinstance(cases, list):
+            upgraded["cases"] = [_refer_to_interactions(c) for c in cases]
+    return upgraded
+
+
+def upgrade_case(case: Any) -> Any:
+    """A case line of a stream (interactions inline), its interactions in the typed form."""
+    if isinstance(case, dict) and isinstance(case.get("interactions"), list):
+        return {**case, "interactions": [upgrade_interaction(i) for i in case["interactions"]]}
+    return case
+
+
+def upgrade_interaction(fields: Any) -> Any:
+    """An interaction of schema 1-3 (generic ``metadata``) in the typed form; others unchanged.
+
+    A ``metadata`` key is lifted only where the typed field is absent, so a
+    current interaction's own metadata is never touched.
+    """
+    if not isinstance(fields, dict) or not isinstance(fields.get("metadata"), dict):
+        return fields
+    metadata = dict(fields["metadata"])
+    upgraded = dict(fields)
+    for key in _LIFTED:
+        if key in metadata and key not in upgraded:
+            upgraded[key] = metadata.pop(key)
+    offsets = metadata.get("messages")
+    if "layout" not in upgraded and offsets is not None:
+        layout = _layout_of(offsets, len(str(fields.get("prompt", ""))))
+        if layout is not None:
+            upgraded["layout"] = list(layout)
+            del metadata["messages"]
+    upgraded["metadata"] = metadata
+    return upgraded
+
+
+def _refer_to_interactions(case: Any) -> Any:
+    """A case of schema 1-3 (its interactions inline) referring to them by span id."""
+    if not isinstance(case, dict) or "interactions" not in case:
+        return case
+    inline = case.get("interactions") or []
+    ids = [i.get("span_id", "") for i in inline if isinstance(i, dict)]
+    return {k: v for k, v in case.items() if k != "interactions"} | {"interaction_ids": ids}
+
+
+def _layout_of(offsets: Any, prompt_length: int) -> MessageLayout | None:
+    """The layout of schema 3's ``[role, start, end]`` offsets; None if they are not one."""
+    if not isinstance(offsets, list) or not offsets:
+        return None
+    items: list[Any] = []
+    position = 0
+    for entry in offsets:
+        if not (isinstance(entry, list | tuple) and len(entry) == 3):
+            return None
+        role, start, end = entry
+        if not (isinstance(role, str) and type(start) is int and type(end) is int):
+            return None
+        if start != position + len(role) + 2 or end < start:
+            return None
+        items += (role, end - start)
+        position = end + 2
+    if position - 2 != prompt_length:
+        return None
+    return MessageLayout(items[:-1])

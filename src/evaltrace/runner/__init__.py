@@ -1,0 +1,24 @@
+"""The runner: plan a run, run each case, execute the cases, assemble the result."""
+
+from evaltrace.runner._assemble import TRACE_URL_ENV, Assembler
+from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment, CaseOutcome, run_case
+from evaltrace.runner._evaluate import evaluate, evaluate_sync
+from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
+from evaltrace.runner._plan import CaseJob, CaseKey, RunPlan
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "REPORTED_IN_RESULT",
+    "TRACE_URL_ENV",
+    "Assembler",
+    "CaseEnvironment",
+    "CaseJob",
+    "CaseKey",
+    "CaseOutcome",
+    "Executor",
+    "LocalExecutor",
+    "RunPlan",
+    "evaluate",
+    "evaluate_sync",
+    "run_case",
+]

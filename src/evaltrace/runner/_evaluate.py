@@ -1,0 +1,254 @@
+"""``evaluate``: cases x task x metrics, every model call a span, every span an interaction.
+
+A run is planned (cases, trials, the root span), its environment opened
+(models, telemetry, the sink, the results stream), its case jobs handed to an
+executor, and each finished case to the assembler, which builds the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import _logs, trace
+from opentelemetry import metrics as otel_metrics
+from opentelemetry.trace import Status, StatusCode, format_trace_id
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from evaltrace._jsonl import ResultsWriter
+from evaltrace._tasks import TaskSpec, as_task
+from evaltrace.exceptions import ConfigurationError
+from evaltrace.metrics import Metric
+from evaltrace.providers import EmbeddingModel, Model, Provider, as_model
+from evaltrace.records import Case, CaseResult
+from evaltrace.results import EvaluationResult
+from evaltrace.runner._assemble import Assembler
+from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
+from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
+from evaltrace.runner._plan import RunPlan, normalise_cases
+from evaltrace.tracing import _attributes as attr
+from evaltrace.tracing import telemetry_for_run, use_telemetry
+from evaltrace.tracing._threads import thread_context_propagation
+
+__all__ = ["evaluate", "evaluate_sync"]
+
+_log = logging.getLogger("evaltrace")
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+async def evaluate(
+    cases: Iterable[Case | dict[str, Any]],
+    metrics: Sequence[Metric] = (),
+    *,
+    judge: str | Provider | Model | None = None,
+    task: TaskSpec | None = None,
+    name: str = "evaluation",
+    max_concurrency: int = DEFAULT_CONCURRENCY,
+    embedder: EmbeddingModel | None = None,
+    results_path: str | Path | None = None,
+    on_case: Callable[[CaseResult], None] | None = None,
+    propagate_context_to_threads: bool = True,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: otel_metrics.MeterProvider | None = None,
+    logger_provider: _logs.LoggerProvider | None = None,
+    executor: Executor | None = None,
+) -> EvaluationResult:
+    """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
+
+    ``task`` (a callable ``input -> output``, sync or async, or a model) produces
+    the output of cases that have none; its model calls are traced with purpose
+    ``task``. ``judge`` is the model LLM-judge metrics ask. ``results_path``
+    streams finished cases to a JSONL file as they finish. Spans go to the
+    application's SDK tracer provider if one is installed, else to exporters
+    built from the ``OTEL_*`` variables (none: offline); they are flushed before
+    this returns, waiting at most a couple of seconds for a collector.
+    ``executor`` runs the cases (default: ``LocalExecutor(max_concurrency)``,
+    in this process).
+
+    While the run is open, the trace context follows the task into worker
+    threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
+    the case; ``propagate_context_to_threads=False`` turns that off.
+
+    evaltrace closes the models it built from ``"provider:model"`` strings,
+    never a provider or model you passed.
+    """
+    run = _Run(
+        cases,
+        metrics,
+        judge=judge,
+        task=task,
+        name=name,
+        max_concurrency=max_concurrency,
+        embedder=embedder,
+        results_path=results_path,
+        on_case=on_case,
+        propagate_context_to_threads=propagate_context_to_threads,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        logger_provider=logger_provider,
+        executor=executor,
+    )
+    return await run.execute()
+
+
+def evaluate_sync(*args: Any, **kwargs: Any) -> EvaluationResult:
+    """``evaluate`` for scripts: runs the event loop itself. Takes the same arguments.
+
+    On Ctrl-C it returns the partial result (``complete`` is False) instead of
+    losing the cases that finished; with ``results_path`` they are also on disk.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise ConfigurationError(
+            "evaluate_sync() was called inside a running event loop; "
+            "use 'await evaluate(...)' there"
+        )
+    run = _Run(*args, **kwargs)
+    try:
+        return asyncio.run(run.execute())
+    except KeyboardInterrupt:
+        partial = run.assembler.result
+        if partial is None:
+            raise
+        _log.warning(
+            "evaltrace: interrupted; returning the %d finished cases",
+            len(partial.cases),
+            extra={REPORTED_IN_RESULT: True},
+        )
+        return partial
+
+
+class _Run:
+    """One evaluation: planned when made (``evaluate``'s arguments), executed by ``execute``."""
+
+    def __init__(
+        self,
+        cases: Iterable[Case | dict[str, Any]],
+        metrics: Sequence[Metric] = (),
+        *,
+        judge: str | Provider | Model | None = None,
+        task: TaskSpec | None = None,
+        name: str = "evaluation",
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        embedder: EmbeddingModel | None = None,
+        results_path: str | Path | None = None,
+        on_case: Callable[[CaseResult], None] | None = None,
+        propagate_context_to_threads: bool = True,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: otel_metrics.MeterProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.plan = RunPlan(name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases))
+        self.metrics = tuple(metrics)
+        self.judge = judge
+        self.task = task
+        self.embedder = embedder
+        self.results_path = results_path
+        self.thread_context = propagate_context_to_threads
+        self.providers = (tracer_provider, meter_provider, logger_provider)
+        self.executor = executor or LocalExecutor(max_concurrency)
+        self.assembler = Assembler(self.plan, on_case=on_case)
+
+    async def execute(self) -> EvaluationResult:
+        """Open what the run needs, run every case, and return the result."""
+        async with AsyncExitStack() as owned:
+            environment = self._open(owned)
+            return await self._run(environment)
+
+    def _open(self, owned: AsyncExitStack) -> CaseEnvironment:
+        """The run's environment; ``owned`` closes what evaltrace opened, whatever happens."""
+        plan, concurrency = self.plan, self.executor.concurrency
+        # Models evaltrace builds from strings get room for the whole run's calls.
+        judge = _owned_model(self.judge, owned, concurrency * max(len(self.metrics), 1))
+        task_fn, task_model = as_task(self.task, concurrency)
+        if task_model is not None:
+            owned.push_async_callback(task_model.aclose)
+        if self.results_path is not None:
+            self.assembler.writer = owned.enter_context(ResultsWriter(self.results_path))
+        tracer_provider, meter_provider, logger_provider = self.providers
+        telemetry = telemetry_for_run(
+            plan.name,
+            plan.run_id,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            logger_provider=logger_provider,
+        )
+        sink = telemetry.collector.open_run(plan.run_id)
+        owned.callback(telemetry.collector.close_run, plan.run_id)
+        return CaseEnvironment(
+            run_id=plan.run_id,
+            telemetry=telemetry,
+            sink=sink,
+            metrics=self.metrics,
+            task=task_fn,
+            judge=judge,
+            embedder=self.embedder,
+        )
+
+    async def _run(self, environment: CaseEnvironment) -> EvaluationResult:
+        plan, telemetry = self.plan, environment.telemetry
+        started = datetime.now(UTC)
+        complete = cancelled_while_flushing = False
+        trace_id = ""
+        try:
+            with (
+                thread_context_propagation(self.thread_context),
+                use_telemetry(telemetry),
+                telemetry.tracer.start_as_current_span(
+                    f"evaluate {plan.name}",
+                    attributes={
+                        attr.RUN_ID: plan.run_id,
+                        attr.RUN_NAME: plan.name,
+                        attr.DATASET_SIZE: len(plan.cases),
+                    },
+                ) as root,
+            ):
+                trace_id = format_trace_id(root.get_span_context().trace_id)
+                carrier: dict[str, str] = {}
+                _PROPAGATOR.inject(carrier)
+                try:
+                    jobs = plan.jobs(carrier)
+                    await self.executor.execute(jobs, environment, self.assembler.deliver)
+                    complete = True
+                finally:
+                    if not complete:
+                        root.set_status(Status(StatusCode.ERROR, "run did not complete"))
+        finally:
+            try:
+                flushed = await telemetry.flush()
+            except asyncio.CancelledError:  # cancelled again while flushing: still save
+                flushed, cancelled_while_flushing = False, True
+            result = self.assembler.finish(
+                trace_id=trace_id,
+                started_at=started,
+                complete=complete,
+                rest=environment.sink.take_rest(),
+                telemetry=telemetry,
+                flushed=flushed,
+            )
+        if cancelled_while_flushing:
+            raise asyncio.CancelledError
+        return result
+
+
+def _owned_model(
+    spec: str | Provider | Model | None, owned: AsyncExitStack, concurrency: int
+) -> Model | None:
+    """The judge as a Model; one built here from a string is closed with the run."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        model = as_model(spec, max_concurrency=concurrency)
+        owned.push_async_callback(model.aclose)
+        return model
+    return as_model(spec)
