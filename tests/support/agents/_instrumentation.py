@@ -32,6 +32,7 @@ __all__ = [
     "content_capture",
     "instrumented_langchain",
     "instrumented_openai_agents",
+    "sdk_trace_processors_only_ours",
 ]
 
 INSTRUMENTATIONS = ("openinference", "openllmetry", "otel-genai")
@@ -198,4 +199,6 @@ def _registered_processors() -> list[Any]:
 
 def _note_processors_left(state: Instrumented) -> None:
     """Name the trace processors ``uninstrument()`` left registered (removed after)."""
-    state.leaks += [f"agents trace processor {type(p).__qualname__}" for p in _registered_processors()]
+    state.leaks += [
+        f"agents trace processor {type(p).__qualname__}" for p in _registered_processors()
+    ]

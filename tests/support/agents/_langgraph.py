@@ -53,7 +53,10 @@ def _message(turn: ModelTurn, index: int) -> AIMessage:
             for c in turn.tool_calls
         ],
         id=f"scripted-{index}",
-        response_metadata={"model_name": MODEL_NAME, "finish_reason": "tool_calls" if turn.tool_calls else "stop"},
+        response_metadata={
+            "model_name": MODEL_NAME,
+            "finish_reason": "tool_calls" if turn.tool_calls else "stop",
+        },
         usage_metadata={
             "input_tokens": input_tokens,
             "output_tokens": COMPLETION_TOKENS,

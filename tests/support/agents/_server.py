@@ -96,7 +96,9 @@ class ScriptedChatServer:
         index = len(self.requests)
         self.requests.append(body)
         if body.get("stream"):
-            return web.json_response({"error": {"message": "streaming is not scripted"}}, status=400)
+            return web.json_response(
+                {"error": {"message": "streaming is not scripted"}}, status=400
+            )
         if index >= len(self.script):
             return web.json_response({"error": {"message": "the script is over"}}, status=500)
         return web.json_response(completion_body(self.script[index], index, self.model))

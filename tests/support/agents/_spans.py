@@ -33,7 +33,11 @@ def span_record(span: ReadableSpan) -> dict[str, Any]:
         "status": span.status.status_code.name,
         "attributes": _attributes(span.attributes),
         "events": [
-            {"name": event.name, "timestamp": event.timestamp, "attributes": _attributes(event.attributes)}
+            {
+                "name": event.name,
+                "timestamp": event.timestamp,
+                "attributes": _attributes(event.attributes),
+            }
             for event in span.events
         ],
         "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
