@@ -56,12 +56,14 @@ async def run_openai_agents_agent(
     instrumentation: str = "openinference",
     openai_sdk: str | None = None,
     capture_content: bool = True,
+    tracing_disabled: bool = False,
     script: Sequence[ModelTurn] = WEATHER_SCRIPT,
 ) -> AgentRun:
     """Run the agent once, traced by ``instrumentation`` (and ``openai_sdk``, if given).
 
     ``instrumentation="otel-genai"`` emits no model spans of its own: pass
-    ``openai_sdk="otel-genai"`` for its ``chat`` spans.
+    ``openai_sdk="otel-genai"`` for its ``chat`` spans. ``tracing_disabled``
+    is the SDK's ``RunConfig`` switch (the per-run ``set_tracing_disabled``).
     """
     toolbox = Toolbox()
     async with ScriptedChatServer(script) as server:
@@ -73,7 +75,9 @@ async def run_openai_agents_agent(
             model=OpenAIChatCompletionsModel(model=MODEL_NAME, openai_client=client),
         )
         config = RunConfig(
-            workflow_name=WORKFLOW_NAME, trace_include_sensitive_data=capture_content
+            workflow_name=WORKFLOW_NAME,
+            trace_include_sensitive_data=capture_content,
+            tracing_disabled=tracing_disabled,
         )
         with instrumented_openai_agents(
             instrumentation, tracer_provider, capture_content=capture_content, openai_sdk=openai_sdk

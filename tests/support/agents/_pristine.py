@@ -11,7 +11,6 @@ is complete leaves that list empty.
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,14 +30,16 @@ def _owners(prefixes: tuple[str, ...]) -> list[Any]:
         owners += [
             value
             for value in list(vars(module).values())
-            if inspect.isclass(value) and value.__module__ == module.__name__
+            # type(value), not isinstance: lazy proxies (openai's) load on __class__.
+            if issubclass(type(value), type) and value.__module__ == module.__name__
         ]
     return owners
 
 
 def _is_code(value: Any) -> bool:
     """Functions, methods and descriptors: what instrumentations patch (not data globals)."""
-    return callable(value) or isinstance(value, (staticmethod, classmethod, property))
+    # type(value), not isinstance: lazy proxies (openai's) load on __class__.
+    return callable(value) or issubclass(type(value), (staticmethod, classmethod, property))
 
 
 @contextmanager
@@ -55,7 +56,7 @@ def pristine_modules(*prefixes: str) -> Iterator[list[str]]:
         for owner, attributes in saved:
             current = vars(owner)
             for name, value in attributes.items():
-                if not _is_code(value) or current.get(name) is value:
+                if current.get(name) is value or not _is_code(value):
                     continue
                 setattr(owner, name, value)
                 leaks.append(f"{getattr(owner, '__qualname__', owner.__name__)}.{name}")
