@@ -69,7 +69,7 @@ def _check_ground_truth(run: AgentRun) -> None:
 def _same_arguments(seen: ToolSpan, invocation: ToolInvocation) -> bool:
     if set(seen.arguments) == {"<single>"}:  # OpenInference LangChain: the bare value
         (value,) = invocation.arguments.values()
-        return seen.arguments["<single>"] == str(value)
+        return bool(seen.arguments["<single>"] == str(value))
     return dict(seen.arguments) == dict(invocation.arguments)
 
 
@@ -229,7 +229,7 @@ async def test_an_openai_sdk_instrumentation_doubles_each_model_request(
 
 
 def _is_model_span(span: ReadableSpan) -> bool:
-    return (
+    return bool(
         attr(span, "openinference.span.kind") == "LLM"
         or attr(span, "gen_ai.operation.name") == "chat"
     )

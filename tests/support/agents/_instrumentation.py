@@ -101,7 +101,7 @@ def _langchain_instrumentor(name: str) -> Any:
             LangChainInstrumentor as GenAILangChainInstrumentor,
         )
 
-        return GenAILangChainInstrumentor()
+        return GenAILangChainInstrumentor()  # type: ignore[no-untyped-call]
     raise ValueError(f"unknown instrumentation {name!r}; one of {INSTRUMENTATIONS}")
 
 
