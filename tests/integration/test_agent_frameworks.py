@@ -30,6 +30,7 @@ from tests.support.agents import (
     tool_requests,
 )
 from tests.support.agents._pristine import pristine_modules
+from tests.support.openai_sdk import _resource_classes
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +39,13 @@ EXPECTED_TOOLS = [
     ("get_weather", {"city": "Oslo"}),
     ("convert_temperature", {"value": 18.0, "unit": "fahrenheit"}),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _imports_done() -> None:
+    """Import the ``openai`` resources once (the openai SDK instrumentations' clean-up walks
+    them all), so no test pays for it."""
+    _resource_classes()
 
 
 def _descends_from(
