@@ -131,12 +131,8 @@ def _postgres_location(url: str, redacted: str) -> StoreLocation:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as error:
         raise StoreURLError(f"store URL {redacted}: cannot be parsed: {error}") from None
-    if not parts.hostname and "host=" not in parts.query:
-        raise StoreURLError(f"store URL {redacted}: names no host")
     secrets = _postgres_secrets(parts)
-    return StoreLocation(
-        backend="postgresql", redacted=redacted, conninfo=url, secrets=secrets
-    )
+    return StoreLocation(backend="postgresql", redacted=redacted, conninfo=url, secrets=secrets)
 
 
 def _postgres_secrets(parts: urllib.parse.SplitResult) -> tuple[str, ...]:
