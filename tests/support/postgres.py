@@ -6,7 +6,8 @@ Unix socket inside that directory, then creates a login role with a password
 (connections over TCP must give it: ``scram-sha-256``) so the tests see a real
 password. :class:`PostgresServer` makes one empty database per test
 (:meth:`PostgresServer.new_database`) and stops the cluster (``pg_ctl stop``)
-and removes its directory at the end.
+and removes its directory at the end. :func:`postgres_server` is the
+session-scoped pytest fixture over it (import it into a conftest or test module).
 
 ``initdb`` refuses to run as root: as root (CI), every server command runs as
 the ``postgres`` user that Debian's package creates (``runuser -u postgres``),
@@ -32,9 +33,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg import sql
 
-__all__ = ["PostgresMissing", "PostgresServer", "find_bindir", "start_postgres"]
+__all__ = ["PostgresMissing", "PostgresServer", "find_bindir", "postgres_server", "start_postgres"]
 
 LOOPBACK = "127.0.0.1"
 SUPERUSER = "postgres"
@@ -218,3 +220,13 @@ def _free_port() -> int:
 
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session; fails (never skips) if it cannot run."""
+    try:
+        with start_postgres() as server:
+            yield server
+    except PostgresMissing as missing:
+        pytest.fail(str(missing), pytrace=False)

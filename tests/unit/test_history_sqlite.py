@@ -26,7 +26,7 @@ from evaltrace.history import (
     redact_url,
     store_url,
 )
-from evaltrace.history._url import parse_store_url
+from evaltrace.history._url import parse_store_url, scrub
 from evaltrace.records import Case, CaseResult, LLMInteraction, Score
 from evaltrace.results import EvaluationResult
 from tests.support.history import checks
@@ -219,6 +219,13 @@ def test_redact_url(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
 
 
+def test_scrub_hides_known_secrets_and_url_passwords_on_one_line() -> None:
+    secrets = parse_store_url("postgresql://u:p%40ss@h/db?password=other").secrets
+    assert set(secrets) == {"p%40ss", "p@ss", "other"}
+    text = "failed for p@ss and other\nat postgresql://u:p%40ss@h/db"
+    assert scrub(text, secrets) == "failed for *** and *** at postgresql://u:***@h/db"
+
+
 # -- an unusable store never fails the evaluation -------------------------------------------
 
 
@@ -323,8 +330,13 @@ def _result() -> EvaluationResult:
 
     def call(model: str, purpose: str, tokens: int) -> LLMInteraction:
         return LLMInteraction(
-            prompt="p", response="r", model=model, tokens_used=tokens, latency=0.5,
-            timestamp=t0, purpose=purpose,
+            prompt="p",
+            response="r",
+            model=model,
+            tokens_used=tokens,
+            latency=0.5,
+            timestamp=t0,
+            purpose=purpose,
         )
 
     cases = [
@@ -341,6 +353,11 @@ def _result() -> EvaluationResult:
         call("judge-model", "semantic_evaluation", 7)
     ]
     return EvaluationResult.build(
-        name="demo", run_id="run-x", trace_id="ab" * 16, started_at=t0,
-        finished_at=t0 + timedelta(minutes=1), cases=cases, interactions=interactions,
+        name="demo",
+        run_id="run-x",
+        trace_id="ab" * 16,
+        started_at=t0,
+        finished_at=t0 + timedelta(minutes=1),
+        cases=cases,
+        interactions=interactions,
     )

@@ -18,7 +18,9 @@ def this_host() -> str:
     return socket.gethostname()
 
 
-def process_gone(host: str, pid: int, started_at: datetime, now: datetime, stale: timedelta) -> bool:
+def process_gone(
+    host: str, pid: int, started_at: datetime, now: datetime, stale: timedelta
+) -> bool:
     """True when a ``running`` run cannot still be running.
 
     Its process ran on this host and is no longer alive (or is a zombie), or

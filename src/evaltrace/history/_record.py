@@ -210,7 +210,9 @@ class RunRecord(BaseModel):
                 "finished_at": cls._utc(result.finished_at),
                 "metrics": tuple(MetricRecord.of(m) for m in result.metrics.values()),
                 "usage": tuple(UsageRecord.of(p, m, u) for (p, m), u in usage.items()),
-                "results_path": None if results_path is None else str(Path(results_path).absolute()),
+                "results_path": None
+                if results_path is None
+                else str(Path(results_path).absolute()),
                 "trace_id": result.trace_id or None,
                 "trace_url": result.trace_url,
             }

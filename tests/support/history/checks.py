@@ -221,7 +221,9 @@ def check_concurrent_writers(url: str, *, workers: int = 4, runs_each: int = 15)
     }
     for run in runs:
         worker, index = (int(n) for n in re.findall(r"\d+", run.run_id))
-        expected = finished(started(run.run_id, name=f"worker-{worker}"), seed=worker * 1000 + index + 1)
+        expected = finished(
+            started(run.run_id, name=f"worker-{worker}"), seed=worker * 1000 + index + 1
+        )
         assert run.status is RunStatus.COMPLETE
         assert run.name == expected.name
         assert run.metrics == expected.metrics
@@ -261,7 +263,6 @@ def _run_all(processes: Sequence[Any]) -> None:
         if process.is_alive():
             process.kill()
     assert [p.exitcode for p in processes] == [0] * len(processes)
-
 
 
 def check_round_trip(url: str) -> None:
@@ -387,8 +388,22 @@ def check_migrates_v1(url: str, execute: Execute, backend: str) -> None:
         "INSERT INTO runs (run_id, name, status, host, pid, git_commit, dataset_fingerprint,"
         " task_models, judge_models, results_path, trace_id, trace_url, started_at,"
         " finished_at, git_dirty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ("old-1", "qa", "complete", "ci-7", 4242, "feed" * 10, "ab12", '["t"]', '["j"]',
-         "/r/old.json", "0" * 32, None, *_v1_times(backend), True),
+        (
+            "old-1",
+            "qa",
+            "complete",
+            "ci-7",
+            4242,
+            "feed" * 10,
+            "ab12",
+            '["t"]',
+            '["j"]',
+            "/r/old.json",
+            "0" * 32,
+            None,
+            *_v1_times(backend),
+            True,
+        ),
     )
     execute(
         "INSERT INTO metrics (run_id, metric, mean, count, failures, pass_rate)"
@@ -404,7 +419,12 @@ def check_migrates_v1(url: str, execute: Execute, backend: str) -> None:
         assert store.schema_version() == SCHEMA_VERSION
         old = store.get("old-1")
         assert old is not None
-        assert (old.status, old.host, old.pid, old.git_dirty) == (RunStatus.COMPLETE, "ci-7", 4242, True)
+        assert (old.status, old.host, old.pid, old.git_dirty) == (
+            RunStatus.COMPLETE,
+            "ci-7",
+            4242,
+            True,
+        )
         assert (old.started_at, old.finished_at) == (T0, T0 + timedelta(minutes=5))
         assert old.metrics == (MetricRecord(metric="accuracy", mean=0.75, count=4, failures=1),)
         assert old.usage[0].tokens == 400 and old.usage[0].cost_usd == 0.5
