@@ -126,10 +126,11 @@ class SQLiteBackend:
         self._connection.execute(begin)
         try:
             yield _SQLiteTransaction(self._connection)
+            self._connection.execute("COMMIT")
         except BaseException:
-            self._connection.execute("ROLLBACK")
+            if self._connection.in_transaction:  # SQLite may have rolled back already
+                self._connection.execute("ROLLBACK")
             raise
-        self._connection.execute("COMMIT")
 
     def lock_migrations(self, tx: Transaction) -> None:
         """Nothing to do: a write transaction already holds the file's write lock."""
