@@ -224,6 +224,8 @@ def test_scrub_hides_known_secrets_and_url_passwords_on_one_line() -> None:
     assert set(secrets) == {"p%40ss", "p@ss", "other"}
     text = "failed for p@ss and other\nat postgresql://u:p%40ss@h/db"
     assert scrub(text, secrets) == "failed for *** and *** at postgresql://u:***@h/db"
+    embedded = "store postgres://me:pa@ss@db:5432/x?password=pw2 said: no\n (again)"
+    assert scrub(embedded, ()) == "store postgres://me:***@db:5432/x?password=*** said: no (again)"
 
 
 # -- an unusable store never fails the evaluation -------------------------------------------

@@ -35,6 +35,8 @@ DEFAULT_STORE_PATH = Path(".evaltrace") / "runs.db"
 
 _OFF = frozenset({"off", "none", "no", "false", "0"})
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
+# A URL's "user:password@" inside a longer text (up to the token's last "@").
+_EMBEDDED_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*):\S*@")
 _PASSWORD_PARAM = re.compile(r"(?i)(password\s*=\s*)('[^']*'|[^&\s;]*)")
 _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 _REDACTED = "***"
@@ -75,7 +77,8 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, _REDACTED)
-    return " ".join(redact_url(text).split())
+    text = _EMBEDDED_USERINFO.sub(lambda m: f"{m['head']}:{_REDACTED}@", redact_url(text))
+    return " ".join(text.split())
 
 
 def store_url(explicit: str | None, *, default_enabled: bool) -> str | None:
