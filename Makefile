@@ -6,7 +6,7 @@ SERVERS_VENV := .venv-servers
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install install-test servers chromium clean
+.PHONY: demo test lint install install-test servers chromium postgres clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,17 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		chromium fonts-dejavu-core
 
+# Debian's PostgreSQL server, which tests/support/postgres.py runs (initdb, pg_ctl on a
+# loopback port) for the run store's tests. Installed only when no server binaries are there.
+POSTGRES_INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
+
+postgres:
+ifeq ($(POSTGRES_INITDB),)
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		postgresql
+endif
+
 install: $(VENV)/.installed-local
 install-test: $(VENV)/.installed-test
 servers: $(SERVERS_VENV)/.installed
@@ -49,7 +60,7 @@ demo: $(VENV)/.installed-local
 	$(VENV)/bin/evaltrace demo --report report.html
 
 # The whole suite, then the static checks; fails if either does.
-test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed $(CHROMIUM)
+test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed $(CHROMIUM) postgres
 	status=0; \
 	EVALTRACE_SERVERS_VENV=$(abspath $(SERVERS_VENV)) $(VENV)/bin/python -m pytest $(PYTEST_ARGS) \
 		|| status=$$?; \

@@ -1,0 +1,117 @@
+"""Open a store from its URL, and record runs without ever failing the evaluation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from evaltrace.history._backends import Backend, PostgresBackend, SQLiteBackend
+from evaltrace.history._errors import StoreError, StoreUnavailableError, StoreURLError
+from evaltrace.history._liveness import DEFAULT_STALE_AFTER
+from evaltrace.history._migrate import migrate
+from evaltrace.history._record import RunRecord, RunStatus
+from evaltrace.history._store import RunStore
+from evaltrace.history._url import StoreLocation, parse_store_url, redact_url, scrub
+
+__all__ = ["CONNECT_TIMEOUT", "begin_safely", "open_store", "record_safely"]
+
+#: Seconds a connection attempt to a PostgreSQL store may take.
+CONNECT_TIMEOUT = 5.0
+
+logger = logging.getLogger("evaltrace.history")
+
+
+def open_store(
+    url: str,
+    *,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> RunStore:
+    """Open (creating or migrating it if needed) the store ``url`` names.
+
+    Raises ``StoreURLError`` for a URL that names no store,
+    ``StoreUnavailableError`` when the database cannot be reached or opened,
+    and ``StoreSchemaError`` for a store written by a newer evaltrace; every
+    message is one line with the password redacted. ``stale_after``: how long
+    a ``running`` run of another host is trusted before it reads as
+    ``incomplete``.
+    """
+    location = parse_store_url(url)
+    backend = _connect(location, connect_timeout)
+    try:
+        migrate(backend, location.redacted)
+    except backend.errors as error:
+        backend.close()
+        reason = scrub(f"{type(error).__name__}: {error}", location.secrets)
+        raise StoreUnavailableError(f"store {location.redacted}: migrating: {reason}") from None
+    except BaseException:
+        backend.close()
+        raise
+    return RunStore(backend, location, stale_after)
+
+
+def _connect(location: StoreLocation, timeout: float) -> Backend:
+    try:
+        if location.path is not None:
+            return SQLiteBackend(location.path)
+        return PostgresBackend(location.conninfo, connect_timeout=timeout)
+    except StoreError:
+        raise
+    except Exception as error:  # the driver's errors: psycopg may not even be importable
+        reason = scrub(f"{type(error).__name__}: {error}", location.secrets)
+        if type(error).__name__ == "ProgrammingError":  # psycopg: a malformed connection string
+            raise StoreURLError(f"store URL {location.redacted}: {reason}") from None
+        raise StoreUnavailableError(f"store {location.redacted}: cannot open: {reason}") from None
+
+
+def begin_safely(url: str | None, run: RunRecord) -> bool:
+    """``RunStore.begin`` in the store at ``url``; any failure is a logged warning.
+
+    Returns True when the start was recorded, False when it was not (or
+    ``url`` is None: recording is off). Never raises (but for
+    ``KeyboardInterrupt`` and the like).
+    """
+    return _safely(url, lambda store: store.begin(run))
+
+
+def record_safely(
+    url: str | None,
+    record: RunRecord,
+    status: RunStatus | None = None,
+    *,
+    result_json: str | None = None,
+) -> bool:
+    """``RunStore.finish`` of ``record`` in the store at ``url``; any failure is a logged warning.
+
+    ``status`` defaults to ``record.status``. Logs ``run not recorded in
+    <redacted url>: <reason>`` and returns False when the store is
+    unreachable, refuses the write, or anything else goes wrong; returns True
+    when the run was recorded.
+    """
+    final = status or record.status
+    return _safely(url, lambda s: s.finish(record.run_id, record, final, result_json=result_json))
+
+
+def _safely(url: str | None, write: Callable[[RunStore], None]) -> bool:
+    if url is None:
+        return False
+    try:
+        with open_store(url) as store:
+            write(store)
+    except Exception as error:  # a store must never fail an evaluation
+        redacted = redact_url(url)
+        logger.warning("run not recorded in %s: %s", redacted, _reason(error, url, redacted))
+        return False
+    return True
+
+
+def _reason(error: Exception, url: str, redacted: str) -> str:
+    try:
+        secrets = parse_store_url(url).secrets
+    except StoreError:
+        secrets = ()
+    text = scrub(str(error) or type(error).__name__, secrets)
+    for prefix in (f"store {redacted}: ", f"store URL {redacted}: "):
+        text = text.removeprefix(prefix)
+    return text
