@@ -112,7 +112,13 @@ class EvaluationResult(BaseModel):
         if unlinked:
             by_span = {i.span_id: i for i in self.interactions}
             for case in unlinked:
-                case.interactions = [by_span[s] for s in case.interaction_ids if s in by_span]
+                missing = [s for s in case.interaction_ids if s not in by_span]
+                if missing:
+                    raise ValueError(
+                        f"case {case.case_id!r} refers to interactions not in the result: "
+                        f"{', '.join(missing[:3])}"
+                    )
+                case.interactions = [by_span[s] for s in case.interaction_ids]
         return self
 
     @classmethod

@@ -330,6 +330,8 @@ def test_git_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _result() -> EvaluationResult:
     t0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
+    spans = iter(range(1, 100))
+
     def call(model: str, purpose: str, tokens: int) -> LLMInteraction:
         return LLMInteraction(
             prompt="p",
@@ -339,6 +341,7 @@ def _result() -> EvaluationResult:
             latency=0.5,
             timestamp=t0,
             purpose=purpose,
+            span_id=f"{next(spans):016x}",  # a results file refers to each call by span id
         )
 
     cases = [

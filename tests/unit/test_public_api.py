@@ -29,6 +29,7 @@ def test_all_is_complete() -> None:
     public = {n for n in vars(evaltrace) if not n.startswith("_")}
     submodules = {
         "exceptions",
+        "history",
         "metrics",
         "providers",
         "records",
