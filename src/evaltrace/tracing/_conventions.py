@@ -55,7 +55,7 @@ _OI_OUTPUT_VALUE = "output.value"
 _OI_EMBEDDING_MODEL = "embedding.model_name"
 
 
-@dataclass
+@dataclass(slots=True)
 class CallFields:
     """What a span says about one model call, convention-independent."""
 
@@ -106,25 +106,33 @@ def read_call(
 
 
 def _read_gen_ai(attributes: Attributes) -> CallFields:
-    legacy = attr.PROVIDER_NAME not in attributes and attr.SYSTEM in attributes
-    call = CallFields(
-        model=_text(attributes.get(attr.REQUEST_MODEL) or attributes.get(attr.RESPONSE_MODEL)),
-        provider=_opt_text(attributes.get(attr.PROVIDER_NAME) or attributes.get(attr.SYSTEM)),
-        operation=_text(
-            attributes.get(attr.OPERATION_NAME) or attributes.get(_LEGACY_REQUEST_TYPE) or "chat"
-        ),
-        input_tokens=_int(
-            attributes.get(attr.USAGE_INPUT_TOKENS, attributes.get(_LEGACY_PROMPT_TOKENS))
-        ),
-        output_tokens=_int(
-            attributes.get(attr.USAGE_OUTPUT_TOKENS, attributes.get(_LEGACY_COMPLETION_TOKENS))
-        ),
-        response_model=_opt_text(attributes.get(attr.RESPONSE_MODEL)),
-        response_id=_opt_text(attributes.get(attr.RESPONSE_ID)),
-        finish_reasons=[str(r) for r in attributes.get(attr.RESPONSE_FINISH_REASONS) or ()],
+    """The scalar fields of a GenAI span (current or older spellings); one read per key."""
+    get = attributes.get
+    provider = get(attr.PROVIDER_NAME)
+    legacy = provider is None and attr.SYSTEM in attributes
+    if legacy:
+        provider = get(attr.SYSTEM)
+    response_model = get(attr.RESPONSE_MODEL)
+    model = get(attr.REQUEST_MODEL) or response_model
+    input_tokens = get(attr.USAGE_INPUT_TOKENS)
+    if input_tokens is None:
+        input_tokens = get(_LEGACY_PROMPT_TOKENS)
+    output_tokens = get(attr.USAGE_OUTPUT_TOKENS)
+    if output_tokens is None:
+        output_tokens = get(_LEGACY_COMPLETION_TOKENS)
+    response_id = get(attr.RESPONSE_ID)
+    finish_reasons = get(attr.RESPONSE_FINISH_REASONS)
+    return CallFields(
+        model=_text(model),
+        provider=_opt_text(provider),
+        operation=_text(get(attr.OPERATION_NAME) or get(_LEGACY_REQUEST_TYPE) or "chat"),
+        input_tokens=input_tokens if type(input_tokens) is int else _int(input_tokens),
+        output_tokens=output_tokens if type(output_tokens) is int else _int(output_tokens),
+        response_model=_opt_text(response_model),
+        response_id=_opt_text(response_id),
+        finish_reasons=[str(r) for r in finish_reasons] if finish_reasons else [],
         convention="gen_ai.legacy" if legacy else "gen_ai",
     )
-    return call
 
 
 def _read_gen_ai_messages(call: CallFields, attributes: Attributes, events: Sequence[Any]) -> None:
@@ -358,11 +366,11 @@ def _json_value(raw: str) -> Any:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    return value if type(value) is str else "" if value is None else str(value)
 
 
 def _opt_text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return value if value is None or type(value) is str else str(value)
 
 
 def _int(value: Any) -> int | None:

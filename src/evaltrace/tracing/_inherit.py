@@ -39,10 +39,15 @@ NOTHING_INHERITED = Inherited()
 
 def inherit(parent: Inherited, attributes: Mapping[str, Any]) -> Inherited:
     """What a span with ``attributes`` under a span that carries ``parent`` carries."""
-    run_id = attributes.get(attr.RUN_ID)
-    case_id = attributes.get(attr.CASE_ID)
-    trial = attributes.get(attr.TRIAL)
-    purpose = attributes.get(attr.PURPOSE)
+    get = attributes.get
+    run_id = get(attr.RUN_ID)
+    case_id = get(attr.CASE_ID)
+    trial = get(attr.TRIAL)
+    purpose = get(attr.PURPOSE)
+    if run_id is None and case_id is None and trial is None and purpose is None:
+        if parent.in_call or not is_inference(attributes):
+            return parent  # most spans: nothing of their own to carry
+        return Inherited(parent.run_id, parent.case_id, parent.trial, parent.purpose, True)
     return Inherited(
         parent.run_id if run_id is None else str(run_id),
         parent.case_id if case_id is None else str(case_id),
