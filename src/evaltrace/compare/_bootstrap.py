@@ -11,6 +11,7 @@ the other rows: the resamples depend only on the seed and the number of cases.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from collections.abc import Callable
@@ -29,11 +30,13 @@ from ._settings import (
     IntervalMethod,
 )
 
-__all__ = ["BootstrapSettings", "Interval", "bootstrap_means"]
+__all__ = ["BootstrapSettings", "Interval", "bootstrap_means", "nearly_constant"]
 
 # Resampled case indices held at once (per batch of resamples): bounds the memory
 # (about 4 arrays of this many 8-byte numbers) without changing any result.
 _ELEMENTS_PER_BATCH = 4_000_000
+# Significant digits kept in a resample's mean (see _row_means).
+_DIGITS = 10
 # From this many cases, resample counts are taken one resample at a time (faster).
 _ROW_BY_ROW_CASES = 10_000
 
@@ -99,7 +102,8 @@ def bootstrap_means(rows: NDArray[np.float64], settings: BootstrapSettings) -> l
         method, note = IntervalMethod.PERCENTILE, f"BCa skipped above {BCA_MAX_CASES} cases"
     result = _run(rows, settings, method, None)
     low, high = _ends(result)
-    degenerate = (np.isnan(low) | np.isnan(high)).tolist()
+    flat = [nearly_constant(row) for row in np.atleast_2d(rows)]
+    degenerate = (np.isnan(low) | np.isnan(high) | np.array(flat)).tolist()
     if any(degenerate):
         percentile = _ends(_run(rows, settings, IntervalMethod.PERCENTILE, result))
     intervals = []
@@ -117,7 +121,6 @@ def _run(
 ) -> Any:
     # Imported on use: scipy.stats takes seconds to import, and evaltrace's CLI starts fast.
     from scipy import stats
-    from threadpoolctl import threadpool_limits
 
     n_cases = rows.shape[-1]
     rng_keyword = (
@@ -128,7 +131,7 @@ def _run(
         np.errstate(divide="ignore", invalid="ignore"),
         # The products are small and memory-bound; BLAS threads fighting other work for
         # the cores made them 100 times slower on a busy machine.
-        threadpool_limits(limits=1, user_api="blas"),
+        _blas_threads().limit(limits=1, user_api="blas"),
     ):
         # A degenerate BCa interval comes back as NaN (with this warning): handled above.
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
@@ -146,6 +149,24 @@ def _run(
         )
 
 
+def nearly_constant(values: NDArray[np.float64]) -> bool:
+    """Whether the values differ by no more than rounding (a few ulps of the largest).
+
+    Such data have no spread to resample or test: BCa's acceleration and the
+    t statistic are then ratios of rounding errors.
+    """
+    scale = float(np.max(np.abs(values)))
+    return bool(np.ptp(values) <= 16 * np.finfo(np.float64).eps * scale)
+
+
+@functools.cache
+def _blas_threads() -> Any:
+    """The BLAS libraries loaded (found once: finding them takes milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _ends(result: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     interval = result.confidence_interval
     low = np.atleast_1d(np.asarray(interval.low, dtype=np.float64))
@@ -154,13 +175,23 @@ def _ends(result: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 
 
 def _row_means(rows: NDArray[np.float64]) -> Callable[..., NDArray[np.float64]]:
-    """The vectorised statistic: resampled case indices -> the mean of every row."""
+    """The vectorised statistic: resampled case indices -> the mean of every row.
+
+    Means are rounded to ``_DIGITS`` significant digits of the row's largest value:
+    resamples whose means are equal in exact arithmetic (common with pass/fail or
+    other discrete scores) then stay equal, instead of differing by rounding errors
+    that depend on the BLAS kernel; BCa counts such ties, so without this its ends
+    could move with the machine or with the other rows bootstrapped alongside.
+    """
     values = np.atleast_2d(rows)
+    scale = np.max(np.abs(values), axis=-1, keepdims=True)
+    scale[scale == 0.0] = 1.0
 
     def statistic(indices: NDArray[np.integer[Any]], axis: int = -1) -> NDArray[np.float64]:
         size = indices.shape[-1]  # n (a resample) or n - 1 (a jackknife sample)
         weights = _counts(indices.reshape(-1, size), values.shape[-1])
         means: NDArray[np.float64] = (weights @ values.T).T / size
+        means = np.round(means / scale, _DIGITS) * scale
         return means.reshape(values.shape[:1] + indices.shape[:-1])
 
     return statistic

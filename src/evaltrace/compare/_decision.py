@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,12 +78,18 @@ def minimum_detectable_effect(
         raise ComparisonError(f"sd of the differences must be >= 0, got {sd_difference!r}")
     if sd_difference == 0.0:
         return 0.0
+    return _standardised_effect(n_cases, alpha, power) * sd_difference
+
+
+@functools.lru_cache(maxsize=256)
+def _standardised_effect(n_cases: int, alpha: float, power: float) -> float:
+    """Cached: solve_power is a root search (tens of milliseconds)."""
     from statsmodels.stats.power import TTestPower
 
     effect = TTestPower().solve_power(
         effect_size=None, nobs=n_cases, alpha=alpha, power=power, alternative="two-sided"
     )
-    return float(effect) * sd_difference
+    return float(effect)
 
 
 def verdict(

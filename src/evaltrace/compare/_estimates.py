@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ._bootstrap import BootstrapSettings, Interval, bootstrap_means
+from ._bootstrap import BootstrapSettings, Interval, bootstrap_means, nearly_constant
 from ._samples import ClusteredSample, PairedSample, TrialValues
 from ._settings import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, IntervalMethod
 
@@ -237,6 +237,6 @@ def _t_test_p_value(differences: NDArray[np.float64]) -> float:
     """Two-sided p-value of mean(differences) == 0; cases are the independent units."""
     from scipy import stats  # imported on use (slow to import)
 
-    if np.ptp(differences) == 0.0:  # no spread: t is 0/0 or c/0, and scipy warns
-        return 1.0 if differences[0] == 0.0 else 0.0
+    if nearly_constant(differences):  # t is 0/0 or c/0 (and scipy warns)
+        return 1.0 if nearly_constant(np.append(differences, 0.0)) else 0.0
     return float(stats.ttest_1samp(differences, 0.0).pvalue)

@@ -148,9 +148,10 @@ def _reduce(order: list[str], values_by_case: TrialValues) -> ClusteredSample:
         raise ComparisonError(f"case {empty!r} has no trials (an empty list of values)")
     try:
         flat = np.fromiter(chain.from_iterable(lists), np.float64, int(counts.sum()))
-    except (TypeError, ValueError):  # a None (errored trial), or a value that is not a number
+    except (TypeError, ValueError):  # a value that is not a number: say which
         return _reduce_with_errors(order, lists)
-    _check_finite(order, counts, flat)
+    if not np.isfinite(flat).all():  # NaN, infinity, or None (numpy reads None as NaN)
+        return _reduce_with_errors(order, lists)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     means = np.add.reduceat(flat, starts) / counts
     return ClusteredSample(tuple(order), _frozen(means), _frozen(counts))
@@ -182,17 +183,6 @@ def _number(case: str, value: object) -> float:
         if np.isfinite(number):
             return number
     raise ComparisonError(f"case {case!r}: trial value {value!r} is not a finite number")
-
-
-def _check_finite(order: list[str], counts: NDArray[np.int64], flat: NDArray[np.float64]) -> None:
-    finite = np.isfinite(flat)
-    if finite.all():
-        return
-    first = int(np.argmin(finite))
-    case = order[int(np.searchsorted(np.cumsum(counts), first, side="right"))]
-    raise ComparisonError(
-        f"case {case!r}: trial value {float(flat[first])!r} is not a finite number"
-    )
 
 
 def _frozen(array: NDArray[_T]) -> NDArray[_T]:
