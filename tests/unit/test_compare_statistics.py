@@ -243,6 +243,8 @@ def test_equal_differences_give_the_point_interval() -> None:
     assert estimate.interval.low == pytest.approx(0.1)
     assert estimate.interval.high == pytest.approx(0.1)
     assert estimate.p_value == 0.0  # every case moved by exactly the same amount
+    asked = paired_difference(PairedSample.from_mappings(base, cand), method="percentile")
+    assert (asked.interval.method, asked.interval.note) == (IntervalMethod.PERCENTILE, None)
 
 
 def test_identical_runs_are_unchanged() -> None:

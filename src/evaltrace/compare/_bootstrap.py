@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,8 +68,8 @@ class BootstrapSettings:
 
     @property
     def alpha(self) -> float:
-        """The tests' level: ``1 - confidence``."""
-        return 1.0 - self.confidence
+        """The tests' level: ``1 - confidence`` (0.05, not 0.050000000000000044)."""
+        return round(1.0 - self.confidence, 12)
 
 
 @dataclass(frozen=True)
@@ -96,24 +97,38 @@ def bootstrap_means(rows: NDArray[np.float64], settings: BootstrapSettings) -> l
     """Bootstrap intervals for the mean of each row of ``rows`` (rows x cases)."""
     n_cases = rows.shape[-1]
     if n_cases < 2:
-        raise ComparisonError(f"an interval needs at least 2 cases, got {n_cases}")
+        raise ComparisonError(
+            f"an interval needs at least 2 cases with a scored trial, got {n_cases}"
+        )
     method, note = settings.method, None
     if method is IntervalMethod.BCA and n_cases > BCA_MAX_CASES:
         method, note = IntervalMethod.PERCENTILE, f"BCa skipped above {BCA_MAX_CASES} cases"
     result = _run(rows, settings, method, None)
     low, high = _ends(result)
-    flat = [nearly_constant(row) for row in np.atleast_2d(rows)]
-    degenerate = (np.isnan(low) | np.isnan(high) | np.array(flat)).tolist()
-    if any(degenerate):
-        percentile = _ends(_run(rows, settings, IntervalMethod.PERCENTILE, result))
-    intervals = []
+    intervals = [
+        Interval(float(lo), float(hi), method, note) for lo, hi in zip(low, high, strict=True)
+    ]
+    if method is IntervalMethod.BCA:
+        _fall_back_where_degenerate(intervals, rows, settings, result)
+    return intervals
+
+
+def _fall_back_where_degenerate(
+    intervals: list[Interval], rows: NDArray[np.float64], settings: BootstrapSettings, result: Any
+) -> None:
+    """Replace the BCa intervals of rows without spread by percentile ones (same resamples)."""
+    degenerate = [
+        math.isnan(interval.low) or math.isnan(interval.high) or nearly_constant(row)
+        for interval, row in zip(intervals, np.atleast_2d(rows), strict=True)
+    ]
+    if not any(degenerate):
+        return
+    low, high = _ends(_run(rows, settings, IntervalMethod.PERCENTILE, result))
     for i, bad in enumerate(degenerate):
         if bad:  # e.g. every value equal: the percentile interval is [value, value]
-            lo, hi = float(percentile[0][i]), float(percentile[1][i])
-            intervals.append(Interval(lo, hi, IntervalMethod.PERCENTILE, "BCa degenerate"))
-        else:
-            intervals.append(Interval(float(low[i]), float(high[i]), method, note))
-    return intervals
+            intervals[i] = Interval(
+                float(low[i]), float(high[i]), IntervalMethod.PERCENTILE, "BCa degenerate"
+            )
 
 
 def _run(

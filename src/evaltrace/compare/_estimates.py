@@ -96,8 +96,8 @@ class DifferenceEstimate:
 
     @property
     def alpha(self) -> float:
-        """The level of the tests: ``1 - confidence``."""
-        return 1.0 - self.confidence
+        """The level of the tests: ``1 - confidence`` (0.05, not 0.050000000000000044)."""
+        return round(1.0 - self.confidence, 12)
 
 
 @dataclass(frozen=True)
