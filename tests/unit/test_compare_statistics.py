@@ -415,6 +415,7 @@ def test_a_shift_of_five_points_is_detected_at_statsmodels_power() -> None:
         ({"a": [0.5], "b": [0.1]}, {"a": [math.inf], "b": [0.1]}, "case 'a'.*not a finite"),
         ({"a": [0.5], "b": [None, math.nan]}, {"a": [0.5], "b": [0.1]}, "case 'b'.*not a finite"),
         ({"a": [None], "b": [None]}, {"a": [0.5], "b": [0.1]}, "no matched case has a scored"),
+        ({"a": [0.5], "b": ["0.5"]}, {"a": [0.5], "b": [0.1]}, "case 'b'.*'0.5' is not a finite"),
     ],
 )
 def test_bad_input_raises_comparison_error(

@@ -22,6 +22,8 @@ TrialValues = Mapping[str, Sequence[float | None]]
 """``case_id -> the case's trial values``; ``None`` is a trial whose scoring errored."""
 
 _EXAMPLES = 3
+_NUMBER, _NONE, _OTHER = 0, 1, 2
+_KINDS: dict[type, int] = {float: _NUMBER, int: _NUMBER, bool: _NUMBER, type(None): _NONE}
 _T = TypeVar("_T", bound=np.generic)
 
 
@@ -146,35 +148,41 @@ def _reduce(order: list[str], values_by_case: TrialValues) -> ClusteredSample:
     if not counts.all():
         empty = order[int(np.argmin(counts))]
         raise ComparisonError(f"case {empty!r} has no trials (an empty list of values)")
-    try:
-        flat = np.fromiter(chain.from_iterable(lists), np.float64, int(counts.sum()))
-    except (TypeError, ValueError):  # a value that is not a number: say which
-        return _reduce_with_errors(order, lists)
-    if not np.isfinite(flat).all():  # NaN, infinity, or None (numpy reads None as NaN)
-        return _reduce_with_errors(order, lists)
+    total = int(counts.sum())
+    kinds = np.fromiter(
+        (_KINDS.get(type(v), _OTHER) for v in chain.from_iterable(lists)), np.int8, total
+    )
+    if (kinds == _OTHER).any():  # numpy numbers are fine; text (numpy reads "0.5") is not
+        _check_values(order, lists)
+    errored = kinds == _NONE
+    values = chain.from_iterable(lists)
+    trials = (0.0 if v is None else v for v in values) if errored.any() else values
+    flat = np.fromiter(trials, np.float64, total)
+    if not np.isfinite(flat).all():
+        _check_values(order, lists)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    means = np.add.reduceat(flat, starts) / counts
-    return ClusteredSample(tuple(order), _frozen(means), _frozen(counts))
+    scored = counts - np.add.reduceat(errored.astype(np.int64), starts)
+    sums = np.add.reduceat(flat, starts)  # errored trials count 0.0 here, and not in `scored`
+    keep = scored > 0
+    ids = order if keep.all() else [case for case, k in zip(order, keep.tolist(), strict=True) if k]
+    excluded = (
+        () if keep.all() else tuple(c for c, k in zip(order, keep.tolist(), strict=True) if not k)
+    )
+    return ClusteredSample(
+        tuple(ids),
+        _frozen(sums[keep] / scored[keep]),
+        _frozen(scored[keep]),
+        excluded,
+        int(errored.sum()),
+    )
 
 
-def _reduce_with_errors(order: list[str], lists: list[Sequence[float | None]]) -> ClusteredSample:
-    ids: list[str] = []
-    means: list[float] = []
-    counts: list[int] = []
-    excluded: list[str] = []
-    errored = 0
+def _check_values(order: list[str], lists: list[Sequence[float | None]]) -> None:
+    """Raise for the first value that is not a finite number (nor None)."""
     for case, trials in zip(order, lists, strict=True):
-        scored = [_number(case, v) for v in trials if v is not None]
-        errored += len(trials) - len(scored)
-        if not scored:
-            excluded.append(case)
-            continue
-        ids.append(case)
-        means.append(float(np.mean(scored)))
-        counts.append(len(scored))
-    mean_array = _frozen(np.asarray(means, dtype=np.float64))
-    count_array = _frozen(np.asarray(counts, dtype=np.int64))
-    return ClusteredSample(tuple(ids), mean_array, count_array, tuple(excluded), errored)
+        for value in trials:
+            if value is not None:
+                _number(case, value)
 
 
 def _number(case: str, value: object) -> float:
