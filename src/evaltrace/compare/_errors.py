@@ -1,0 +1,12 @@
+"""The one error the comparison statistics raise."""
+
+from __future__ import annotations
+
+__all__ = ["ComparisonError"]
+
+
+class ComparisonError(ValueError):
+    """The inputs cannot be compared: no matched cases, an empty case, a non-finite value...
+
+    The message names the problem and, where there is one, the offending case.
+    """
