@@ -1,0 +1,1 @@
+"""Sources of recorded spans: OTLP files and tracing backends, decoded into ``SpanRecord``."""
