@@ -15,9 +15,11 @@ ever carries a token, API key or Authorization header.
 
 from __future__ import annotations
 
+import logging
+
 from evaltrace.exceptions import EvaltraceError
 
-__all__ = ["BackendError", "DecodeError", "SourceError"]
+__all__ = ["BackendError", "DecodeError", "SourceError", "log_skipped"]
 
 
 class SourceError(EvaltraceError):
@@ -70,7 +72,8 @@ class DecodeError(SourceError, ValueError):
         )
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_decode_error, (self.reason, self.path, self.line, self.trace_id, self.span_id))
+        state = (self.reason, self.path, self.line, self.trace_id, self.span_id)
+        return (_rebuild_decode_error, state)
 
 
 def _rebuild_decode_error(
@@ -97,7 +100,27 @@ class BackendError(SourceError):
         attempts: int = 1,
     ) -> None:
         super().__init__(f"{backend}: {message}")
+        self.message = message
         self.backend = backend
         self.status_code = status_code
         self.retryable = retryable
         self.attempts = attempts
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_backend_error,
+            (self.message, self.backend, self.status_code, self.retryable, self.attempts),
+        )
+
+
+def _rebuild_backend_error(
+    message: str, backend: str, status_code: int | None, retryable: bool, attempts: int
+) -> BackendError:
+    return BackendError(
+        message, backend=backend, status_code=status_code, retryable=retryable, attempts=attempts
+    )
+
+
+def log_skipped(error: DecodeError) -> None:
+    """The default ``on_error``: a warning on the ``evaltrace.sources`` logger."""
+    logging.getLogger("evaltrace.sources").warning("skipped: %s", error)

@@ -34,7 +34,6 @@ import glob
 import gzip
 import io
 import json
-import logging
 import os
 import re
 import struct
@@ -43,13 +42,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from evaltrace.exceptions import ConfigurationError
-from evaltrace.sources._errors import DecodeError
+from evaltrace.sources._errors import DecodeError, log_skipped
 from evaltrace.sources._otlp_json import ErrorHandler, decode_traces
 from evaltrace.tracing._record import SpanRecord
 
 __all__ = ["OtlpFileSource", "otlp_file_paths", "read_otlp_files"]
-
-logger = logging.getLogger("evaltrace.sources")
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -80,7 +77,10 @@ def _order_key(path: Path) -> tuple[str, str, int, str]:
     return (str(path.parent), name, 1, "")
 
 
-def otlp_file_paths(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
+Source = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+
+
+def otlp_file_paths(source: Source) -> list[Path]:
     """The files a source names, in reading order (rotated before live, oldest first).
 
     Raises:
@@ -145,7 +145,7 @@ def _looks_like_text(head: bytes) -> bool:
     return head.startswith(_BOM) or head[:1] in b"{[ \t\r\n"
 
 
-def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     for number, line in enumerate(stream, start=1):
         if number == 1 and line.startswith(_BOM):
             line = line[len(_BOM) :]
@@ -167,7 +167,8 @@ def _length_prefixed(raw: IO[bytes], path: Path) -> Iterator[tuple[int, bytes]]:
         (size,) = struct.unpack(">I", prefix)
         body = raw.read(size) if size < _MAX_RECORD else b""
         if len(body) != size:
-            raise DecodeError(f"truncated record ({len(body)} of {size} bytes)", path=str(path), line=number)
+            reason = f"truncated record ({len(body)} of {size} bytes)"
+            raise DecodeError(reason, path=str(path), line=number)
         if body.startswith(_ZSTD_MAGIC):
             if decompress is None:
                 decompress = _zstandard().ZstdDecompressor()
@@ -195,10 +196,6 @@ def _unzstd(decompressor: Any, body: bytes, path: Path, number: int) -> bytes:
 # --------------------------------------------------------------------------
 
 
-def _log_error(error: DecodeError) -> None:
-    logger.warning("skipped: %s", error)
-
-
 class OtlpFileSource:
     """The spans of Collector ``file`` exporter output, streamed.
 
@@ -222,7 +219,7 @@ class OtlpFileSource:
         on_error: ErrorHandler | None = None,
     ) -> None:
         self.paths = tuple(otlp_file_paths(source))
-        self._on_error = on_error or _log_error
+        self._on_error = on_error or log_skipped
         self.errors = 0
         self.first_errors: list[DecodeError] = []
 

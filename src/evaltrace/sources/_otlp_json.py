@@ -18,11 +18,9 @@ Accepted, in any mix:
   ``{"result": {...}}``, Tempo's ``{"batches": [...]}`` (v1) and
   ``{"trace": {...}}`` (v2), or a JSON array of any of these.
 
-AnyValues become plain Python values: strings, ints, floats, bools, ``bytes``
-(``bytesValue`` is base64), arrays as tuples, and ``kvlistValue`` as a plain
-``dict`` of the same values (nested as sent: the structure is kept, not
-flattened into dotted keys or re-encoded as a JSON string). An empty AnyValue
-(no field set) drops its attribute: a live span cannot hold a null value.
+AnyValues become plain Python values (``_values``): arrays as tuples,
+``kvlistValue`` as a plain ``dict`` (structure kept), ``bytesValue`` as
+``bytes``; an empty AnyValue drops its attribute.
 
 ``parent_is_remote`` comes from the span's ``flags`` (bits 8 and 9, as the
 OTLP proto defines them); ``scope`` is the scope's name (None when empty);
@@ -37,12 +35,21 @@ skipped, and decoding goes on.
 
 from __future__ import annotations
 
-import binascii
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from evaltrace.sources._errors import DecodeError
+from evaltrace.sources._values import (
+    MALFORMED,
+    SHOWN,
+    attributes,
+    int64,
+    parent_id,
+    parse_id,
+    show,
+    string,
+)
 from evaltrace.tracing._record import EMPTY_ATTRIBUTES, SpanEvent, SpanLink, SpanRecord
 
 __all__ = [
@@ -51,14 +58,14 @@ __all__ = [
     "decode_traces",
     "iter_json_documents",
     "resource_spans_of",
+    "status_name",
 ]
 
 #: Called with each error when decoding goes on past bad spans.
 ErrorHandler = Callable[[DecodeError], None]
 
 # Errors a malformed value can raise inside the walk; all become DecodeError.
-_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
-_RECURSION = RecursionError
+_MALFORMED = (*MALFORMED, RecursionError)
 
 _RESOURCE_SPANS_KEYS = ("resourceSpans", "resource_spans", "batches")
 _ENVELOPE_KEYS = ("result", "trace")
@@ -72,7 +79,6 @@ _SCOPE_SPANS_KEYS = (
     "instrumentation_library_spans",
 )
 _SCOPE_KEYS = ("scope", "instrumentationLibrary", "instrumentation_library")
-_ID_SHOWN = 64  # characters of a bad id quoted in an error
 
 # Per-spelling keys of a span, unpacked once per span.
 _CAMEL = ("traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endTimeUnixNano")
@@ -104,175 +110,6 @@ _KINDS = _enum_table(
 _STATUSES = _enum_table("STATUS_CODE_", _STATUS_ORDER, {n.upper(): n for n in _STATUS_ORDER})
 
 
-class _Empty:
-    """The value of an AnyValue with no field set."""
-
-
-_NOTHING = _Empty()
-
-
-# --------------------------------------------------------------------------
-# Scalars
-# --------------------------------------------------------------------------
-
-
-def _int(value: Any) -> int:
-    """A 64-bit integer as OTLP/JSON spells it: a number or a decimal string."""
-    kind = type(value)
-    if kind is int:
-        return int(value)
-    if kind is str:
-        return int(value)
-    if kind is float and value.is_integer():
-        return int(value)
-    raise DecodeError(f"expected an integer, got {_show(value)}")
-
-
-def _float(value: Any) -> float:
-    kind = type(value)
-    if kind is float or kind is int:
-        return float(value)
-    if kind is str:
-        return float(value)  # also "NaN", "Infinity", "-Infinity"
-    raise DecodeError(f"expected a number, got {_show(value)}")
-
-
-def _str(value: Any) -> str:
-    if type(value) is str:
-        return str(value)
-    raise DecodeError(f"expected a string, got {_show(value)}")
-
-
-def _bool(value: Any) -> bool:
-    if type(value) is bool:
-        return bool(value)
-    raise DecodeError(f"expected true or false, got {_show(value)}")
-
-
-def _bytes(value: Any) -> bytes:
-    text = _str(value)
-    return _b64(text)
-
-
-def _b64(text: str) -> bytes:
-    padded = text + "=" * (-len(text) % 4)
-    if "-" in padded or "_" in padded:
-        padded = padded.replace("-", "+").replace("_", "/")
-    try:
-        return binascii.a2b_base64(padded, strict_mode=True)
-    except binascii.Error as exc:
-        raise DecodeError(f"not base64: {_show(text)} ({exc})") from None
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _ID_SHOWN else f"{text[: _ID_SHOWN - 3]}..."
-
-
-# --------------------------------------------------------------------------
-# Ids
-# --------------------------------------------------------------------------
-
-
-def _id(value: Any, size: int, what: str) -> int:
-    """A trace (16 bytes) or span (8 bytes) id from hex or base64 text."""
-    if type(value) is not str:
-        raise DecodeError(f"{what} must be a string, got {_show(value)}")
-    if len(value) == 2 * size:
-        try:
-            raw = bytes.fromhex(value)
-        except ValueError:
-            raise DecodeError(f"{what} is not hex: {_show(value)}") from None
-    else:
-        raw = _b64(value)
-    if len(raw) != size:
-        raise DecodeError(f"{what} must be {size} bytes (hex or base64), got {_show(value)}")
-    number = int.from_bytes(raw, "big")
-    if number == 0:
-        raise DecodeError(f"{what} is all zeros")
-    return number
-
-
-def _parent_id(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return _id(value, 8, "parentSpanId")
-    except DecodeError as exc:
-        if exc.reason.endswith("all zeros"):
-            return None
-        raise
-
-
-# --------------------------------------------------------------------------
-# AnyValue and attributes
-# --------------------------------------------------------------------------
-
-
-def _array(value: Any) -> tuple[Any, ...]:
-    values = value.get("values") if value else None
-    if not values:
-        return ()
-    if type(values) is not list:
-        raise DecodeError(f"arrayValue.values must be a list, got {_show(values)}")
-    items = [_any(item) for item in values]
-    return tuple(item for item in items if item is not _NOTHING)
-
-
-def _kvlist(value: Any) -> dict[str, Any]:
-    values = value.get("values") if value else None
-    return dict(_attributes(values)) if values else {}
-
-
-_ANY: dict[str, Callable[[Any], Any]] = {
-    "stringValue": _str,
-    "intValue": _int,
-    "doubleValue": _float,
-    "boolValue": _bool,
-    "arrayValue": _array,
-    "kvlistValue": _kvlist,
-    "bytesValue": _bytes,
-}
-for _camel, _convert in list(_ANY.items()):
-    _ANY["".join("_" + c.lower() if c.isupper() else c for c in _camel)] = _convert
-
-
-def _any(value: Any) -> Any:
-    """A plain Python value from an AnyValue object (``_NOTHING`` when empty)."""
-    if type(value) is not dict:
-        raise DecodeError(f"an AnyValue must be an object, got {_show(value)}")
-    for tag, inner in value.items():
-        convert = _ANY.get(tag)
-        if convert is not None:
-            return convert(inner)
-    return _NOTHING
-
-
-def _attributes(kvs: Any) -> dict[str, Any] | Any:
-    """A dict from a list of ``{"key": ..., "value": AnyValue}`` (the shared empty one if none)."""
-    if not kvs:
-        return EMPTY_ATTRIBUTES
-    if type(kvs) is not list:
-        raise DecodeError(f"attributes must be a list, got {_show(kvs)}")
-    out: dict[str, Any] = {}
-    for kv in kvs:
-        key = kv["key"]
-        if type(key) is not str:
-            raise DecodeError(f"attribute key must be a string, got {_show(key)}")
-        value = kv.get("value")
-        if value is None:
-            continue
-        # Fast path for the common single string value.
-        text = value.get("stringValue")
-        if type(text) is str and len(value) == 1:
-            out[key] = text
-            continue
-        decoded = _any(value)
-        if decoded is not _NOTHING:
-            out[key] = decoded
-    return out
-
-
 # --------------------------------------------------------------------------
 # Spans
 # --------------------------------------------------------------------------
@@ -291,19 +128,28 @@ def _enum(table: dict[Any, str], value: Any, what: str) -> str:
                 found = table.get(int(value))
         if found is not None:
             return found
-    raise DecodeError(f"unknown {what} {_show(value)}")
+    raise DecodeError(f"unknown {what} {show(value)}")
+
+
+def status_name(value: Any) -> str:
+    """``SpanRecord.status`` from any spelling of a status code (0..2, names, lower case).
+
+    Raises:
+        DecodeError: not a status code.
+    """
+    return _enum(_STATUSES, value, "status code")
 
 
 def _status(status: Any) -> tuple[str, str | None]:
     if not status:
         return "unset", None
     if type(status) is not dict:
-        raise DecodeError(f"status must be an object, got {_show(status)}")
+        raise DecodeError(f"status must be an object, got {show(status)}")
     code = status.get("code")
     name = "unset" if code is None else _enum(_STATUSES, code, "status code")
     message = status.get("message")
     if message is not None and type(message) is not str:
-        raise DecodeError(f"status message must be a string, got {_show(message)}")
+        raise DecodeError(f"status message must be a string, got {show(message)}")
     return name, message or None
 
 
@@ -311,7 +157,7 @@ def _events(events: Any) -> tuple[SpanEvent, ...]:
     if not events:
         return ()
     if type(events) is not list:
-        raise DecodeError(f"events must be a list, got {_show(events)}")
+        raise DecodeError(f"events must be a list, got {show(events)}")
     out = []
     for event in events:
         time = event.get("timeUnixNano")
@@ -320,9 +166,9 @@ def _events(events: Any) -> tuple[SpanEvent, ...]:
         name = event.get("name")
         out.append(
             SpanEvent(
-                "" if name is None else _str(name),
-                0 if time is None else _int(time),
-                _attributes(event.get("attributes")),
+                "" if name is None else string(name),
+                0 if time is None else int64(time),
+                attributes(event.get("attributes")),
             )
         )
     return tuple(out)
@@ -332,15 +178,15 @@ def _links(links: Any) -> tuple[SpanLink, ...]:
     if not links:
         return ()
     if type(links) is not list:
-        raise DecodeError(f"links must be a list, got {_show(links)}")
+        raise DecodeError(f"links must be a list, got {show(links)}")
     out = []
     for link in links:
         keys = _CAMEL if "traceId" in link or "spanId" in link else _SNAKE
         out.append(
             SpanLink(
-                _id(link.get(keys[0]), 16, "link traceId"),
-                _id(link.get(keys[1]), 8, "link spanId"),
-                _attributes(link.get("attributes")),
+                parse_id(link.get(keys[0]), 16, "link traceId"),
+                parse_id(link.get(keys[1]), 8, "link spanId"),
+                attributes(link.get("attributes")),
             )
         )
     return tuple(out)
@@ -349,7 +195,7 @@ def _links(links: Any) -> tuple[SpanLink, ...]:
 def _span(span: Any, scope: str | None, resource: Any) -> SpanRecord:
     """One span object -> SpanRecord (raises DecodeError, or a _MALFORMED error)."""
     if type(span) is not dict:
-        raise DecodeError(f"a span must be an object, got {_show(span)}")
+        raise DecodeError(f"a span must be an object, got {show(span)}")
     get = span.get
     k_trace, k_span, k_parent, k_start, k_end = (
         _CAMEL if "traceId" in span or "spanId" in span else _SNAKE
@@ -362,13 +208,13 @@ def _span(span: Any, scope: str | None, resource: Any) -> SpanRecord:
     status, message = _status(get("status"))
     # Positional, in SpanRecord's field order (the fastest way to build one).
     return SpanRecord(
-        _id(get(k_trace), 16, "traceId"),
-        _id(get(k_span), 8, "spanId"),
-        "" if name is None else _str(name),
-        0 if start is None else _int(start),
-        0 if end is None else _int(end),
-        _attributes(get("attributes")),
-        _parent_id(get(k_parent)),
+        parse_id(get(k_trace), 16, "traceId"),
+        parse_id(get(k_span), 8, "spanId"),
+        "" if name is None else string(name),
+        0 if start is None else int64(start),
+        0 if end is None else int64(end),
+        attributes(get("attributes")),
+        parent_id(get(k_parent)),
         "internal" if kind is None else _enum(_KINDS, kind, "span kind"),
         status,
         message,
@@ -382,7 +228,7 @@ def _span(span: Any, scope: str | None, resource: Any) -> SpanRecord:
 
 
 def _remote(flags: Any) -> bool:
-    bits = _int(flags)
+    bits = int64(flags)
     return bool(bits & _FLAG_HAS_IS_REMOTE) and bool(bits & _FLAG_IS_REMOTE)
 
 
@@ -400,7 +246,7 @@ def _raw_id(value: Any) -> str | None:
     if value is None:
         return None
     text = value if type(value) is str else repr(value)
-    return text if len(text) <= _ID_SHOWN else f"{text[: _ID_SHOWN - 3]}..."
+    return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
 
 
 def _describe(exc: BaseException) -> str:
@@ -429,11 +275,11 @@ def _scope_name(scope_spans: dict[str, Any]) -> str | None:
     if not scope:
         return None
     if type(scope) is not dict:
-        raise DecodeError(f"scope must be an object, got {_show(scope)}")
+        raise DecodeError(f"scope must be an object, got {show(scope)}")
     name = scope.get("name")
     if name is None:
         return None
-    return _str(name) or None
+    return string(name) or None
 
 
 def _resource_attributes(resource_spans: dict[str, Any]) -> Any:
@@ -441,15 +287,15 @@ def _resource_attributes(resource_spans: dict[str, Any]) -> Any:
     if not resource:
         return EMPTY_ATTRIBUTES
     if type(resource) is not dict:
-        raise DecodeError(f"resource must be an object, got {_show(resource)}")
-    return _attributes(resource.get("attributes"))
+        raise DecodeError(f"resource must be an object, got {show(resource)}")
+    return attributes(resource.get("attributes"))
 
 
 def _list(value: Any, what: str) -> list[Any]:
     if value is None:
         return []
     if type(value) is not list:
-        raise DecodeError(f"{what} must be a list, got {_show(value)}")
+        raise DecodeError(f"{what} must be a list, got {show(value)}")
     return value
 
 
@@ -457,13 +303,13 @@ def _decode_resource_spans(block: Any, on_error: ErrorHandler | None) -> Iterato
     """The spans of one ResourceSpans; bad spans raise, or go to ``on_error``."""
     try:
         if type(block) is not dict:
-            raise DecodeError(f"a ResourceSpans must be an object, got {_show(block)}")
+            raise DecodeError(f"a ResourceSpans must be an object, got {show(block)}")
         resource = _resource_attributes(block)
         scopes = _list(_first(block, _SCOPE_SPANS_KEYS), "scopeSpans")
     except DecodeError as exc:
         _report(exc, on_error)
         return
-    except (*_MALFORMED, _RECURSION) as exc:
+    except _MALFORMED as exc:
         _report(DecodeError(f"malformed resource: {_describe(exc)}"), on_error)
         return
     for scope_spans in scopes:
@@ -475,19 +321,19 @@ def _decode_scope_spans(
 ) -> Iterator[SpanRecord]:
     try:
         if type(block) is not dict:
-            raise DecodeError(f"a ScopeSpans must be an object, got {_show(block)}")
+            raise DecodeError(f"a ScopeSpans must be an object, got {show(block)}")
         scope = _scope_name(block)
         spans = _list(block.get("spans"), "spans")
     except DecodeError as exc:
         _report(exc, on_error)
         return
-    except (*_MALFORMED, _RECURSION) as exc:
+    except _MALFORMED as exc:
         _report(DecodeError(f"malformed scope: {_describe(exc)}"), on_error)
         return
     for span in spans:
         try:
             record = _span(span, scope, resource)
-        except (*_MALFORMED, _RECURSION) as exc:  # DecodeError is a ValueError
+        except _MALFORMED as exc:  # DecodeError is a ValueError
             _report(_span_error(span, exc), on_error)
             continue
         yield record
@@ -514,7 +360,7 @@ def resource_spans_of(document: Any) -> list[Any]:
     current = document
     for _ in range(len(_ENVELOPE_KEYS) + 1):
         if type(current) is not dict:
-            raise DecodeError(f"expected a JSON object holding resourceSpans, got {_show(current)}")
+            raise DecodeError(f"expected a JSON object holding resourceSpans, got {show(current)}")
         found = _first(current, _RESOURCE_SPANS_KEYS)
         if found is not None:
             return _list(found, "resourceSpans")
@@ -527,7 +373,7 @@ def resource_spans_of(document: Any) -> list[Any]:
 
 def _no_spans(document: dict[str, Any]) -> list[Any]:
     if "error" in document:
-        raise DecodeError(f"the document is an error answer: {_show(document['error'])}")
+        raise DecodeError(f"the document is an error answer: {show(document['error'])}")
     if document.keys() <= _QUIET_KEYS:
         return []
     keys = ", ".join(sorted(map(str, document))[:5])
@@ -571,7 +417,8 @@ def iter_json_documents(text: str | bytes) -> Iterator[Any]:
         try:
             document, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            raise DecodeError(f"not JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+            reason = f"not JSON: {exc.msg} (column {exc.colno})"
+            raise DecodeError(reason, line=exc.lineno) from None
         except ValueError as exc:  # e.g. an integer literal past int_max_str_digits
             raise DecodeError(f"not JSON: {exc}") from None
         except RecursionError:
@@ -579,9 +426,7 @@ def iter_json_documents(text: str | bytes) -> Iterator[Any]:
         yield document
 
 
-def decode_json(
-    text: str | bytes, *, on_error: ErrorHandler | None = None
-) -> Iterator[SpanRecord]:
+def decode_json(text: str | bytes, *, on_error: ErrorHandler | None = None) -> Iterator[SpanRecord]:
     """The spans of OTLP/JSON text: one document or several concatenated (a stream).
 
     Raises:
