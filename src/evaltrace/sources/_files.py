@@ -135,14 +135,15 @@ def _records(path: Path) -> Iterator[tuple[int, bytes]]:
             stream = _zstandard().ZstdDecompressor().stream_reader(raw, read_across_frames=True)
             with io.BufferedReader(stream) as unzipped:
                 yield from _lines(unzipped)
-        elif len(head) >= 8 and not _looks_like_text(head):
+        elif _length_prefixed_head(head):
             yield from _length_prefixed(raw, path)
         else:
             yield from _lines(raw)
 
 
-def _looks_like_text(head: bytes) -> bool:
-    return head.startswith(_BOM) or head[:1] in b"{[ \t\r\n"
+def _length_prefixed_head(head: bytes) -> bool:
+    """A zstd frame after 4 bytes, or a length under 16 MiB (a NUL first byte: no text)."""
+    return len(head) >= 8 and (head[4:8] == _ZSTD_MAGIC or head[0] == 0)
 
 
 def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:

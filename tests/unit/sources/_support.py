@@ -111,9 +111,7 @@ def expected(span: ReadableSpan) -> SpanRecord:
         kind=_KINDS[span.kind],
         status=_STATUSES[span.status.status_code],
         status_message=span.status.description or None,
-        events=tuple(
-            SpanEvent(e.name, e.timestamp, dict(e.attributes or {})) for e in span.events
-        ),
+        events=tuple(SpanEvent(e.name, e.timestamp, dict(e.attributes or {})) for e in span.events),
         links=tuple(
             SpanLink(link.context.trace_id, link.context.span_id, dict(link.attributes or {}))
             for link in span.links
@@ -152,7 +150,13 @@ def respell(
     """``node`` with ids hex/HEX/base64/base64url, enums numbers/names/lower,
     ints strings/numbers, keys camel/snake, and optionally the legacy
     ``instrumentationLibrarySpans`` / ``instrumentationLibrary`` names."""
-    options = {"ids": ids, "enums": enums, "ints": ints, "keys": keys, "legacy_scope": legacy_scope}
+    options: dict[str, Any] = {
+        "ids": ids,
+        "enums": enums,
+        "ints": ints,
+        "keys": keys,
+        "legacy_scope": legacy_scope,
+    }
     if isinstance(node, list):
         return [respell(item, **options, _key=_key) for item in node]
     if not isinstance(node, dict):
@@ -163,9 +167,10 @@ def respell(
         if key == "status" and isinstance(value, dict) and "code" in value:
             new_value = {**new_value, "code": _enum(value["code"], _STATUS_NAMES, enums)}
         if legacy_scope:
-            key = {"scopeSpans": "instrumentationLibrarySpans", "scope": "instrumentationLibrary"}.get(
-                key, key
-            )
+            key = {
+                "scopeSpans": "instrumentationLibrarySpans",
+                "scope": "instrumentationLibrary",
+            }.get(key, key)
         out[_snake(key) if keys == "snake" else key] = new_value
     return out
 

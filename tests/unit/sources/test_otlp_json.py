@@ -195,7 +195,9 @@ def test_roots(parent: Any) -> None:
     assert _one(_doc(_span(**fields))).parent_span_id is None
 
 
-@pytest.mark.parametrize(("flags", "remote"), [(None, False), (256, False), (768, True), (513, False)])
+@pytest.mark.parametrize(
+    ("flags", "remote"), [(None, False), (256, False), (768, True), (513, False)]
+)
 def test_parent_is_remote_from_flags(flags: int | None, remote: bool) -> None:
     fields = {} if flags is None else {"flags": flags}
     assert _one(_doc(_span(**fields))).parent_is_remote is remote
@@ -251,7 +253,9 @@ def test_events_and_links_in_snake_case() -> None:
 
 def test_resources_are_shared_by_their_spans() -> None:
     resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]}
-    first, second = decode_traces(_doc(_span(), _span(spanId="00000000000000b4"), resource=resource))
+    first, second = decode_traces(
+        _doc(_span(), _span(spanId="00000000000000b4"), resource=resource)
+    )
     assert first.resource == {"service.name": "svc"} and first.resource is second.resource
 
 
@@ -300,7 +304,9 @@ def test_on_error_skips_bad_spans_and_keeps_the_rest() -> None:
 
 def test_on_error_skips_a_resource_that_cannot_be_read() -> None:
     errors: list[DecodeError] = []
-    document = {"resourceSpans": [{"resource": "x", "scopeSpans": []}, _doc(_span())["resourceSpans"][0]]}
+    document = {
+        "resourceSpans": [{"resource": "x", "scopeSpans": []}, _doc(_span())["resourceSpans"][0]]
+    }
     assert len(list(decode_traces(document, on_error=errors.append))) == 1
     assert "resource must be an object" in errors[0].reason
 
