@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.tracing._record import SpanRecord
 
-__all__ = ["by_trace", "rfc3339", "trace_hex", "unix_seconds"]
+__all__ = ["by_trace", "check_window", "rfc3339", "trace_hex", "unix_seconds"]
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -33,6 +33,16 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         raise ConfigurationError(f"give times with a timezone (e.g. UTC), got {moment!r}")
     return moment.astimezone(dt.UTC)
+
+
+def check_window(backend: str, start: dt.datetime, end: dt.datetime) -> None:
+    """Both times timezone-aware, start before end.
+
+    Raises:
+        ConfigurationError: otherwise.
+    """
+    if not _utc(start) < _utc(end):
+        raise ConfigurationError(f"{backend}: start ({start}) must be before end ({end})")
 
 
 def rfc3339(moment: dt.datetime) -> str:

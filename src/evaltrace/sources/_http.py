@@ -220,14 +220,10 @@ class HttpBackend:
         for attempt in range(1, self._retry.attempts + 1):
             if attempt > 1:
                 delay = self._retry.delay(attempt - 1, outcome.retry_after)
+                reason = self.scrub(outcome.reason)
                 logger.info(
                     "%s %s %s: %s; retry %d in %.2fs",
-                    self.backend,
-                    method,
-                    path,
-                    outcome.reason,
-                    attempt - 1,
-                    delay,
+                    *(self.backend, method, path, reason, attempt - 1, delay),
                 )
                 await asyncio.sleep(delay)
             result = await self._attempt(method, path, params, json, nothing_there, attempt)

@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from evaltrace.exceptions import ConfigurationError
-from evaltrace.sources._common import by_trace, rfc3339, trace_hex
+from evaltrace.sources._common import by_trace, check_window, rfc3339, trace_hex
 from evaltrace.sources._errors import log_skipped
 from evaltrace.sources._http import HttpBackend, RetryPolicy, Secret, resolve_secret
 from evaltrace.sources._otlp_json import ErrorHandler
@@ -137,8 +137,7 @@ def _find_params(
     duration_min: str | None,
     duration_max: str | None,
 ) -> dict[str, str]:
-    if not start < end:
-        raise ConfigurationError(f"jaeger: start ({start}) must be before end ({end})")
+    check_window("jaeger", start, end)
     if search_depth < 1:
         raise ConfigurationError(f"jaeger: search_depth must be positive, got {search_depth}")
     params = {

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from evaltrace.exceptions import ConfigurationError
-from evaltrace.sources._common import trace_hex, unix_seconds
+from evaltrace.sources._common import check_window, trace_hex, unix_seconds
 from evaltrace.sources._errors import log_skipped
 from evaltrace.sources._http import HttpBackend, RetryPolicy, Secret, resolve_secret
 from evaltrace.sources._otlp_json import ErrorHandler
@@ -149,6 +149,5 @@ def _window(start: dt.datetime | None, end: dt.datetime | None) -> dict[str, str
         raise ConfigurationError("tempo: give both start and end, or neither")
     if start is None or end is None:
         return {}
-    if not start < end:
-        raise ConfigurationError(f"tempo: start ({start}) must be before end ({end})")
+    check_window("tempo", start, end)
     return {"start": str(unix_seconds(start)), "end": str(unix_seconds(end, round_up=True))}
