@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Collection, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -162,7 +162,7 @@ class HttpBackend:
         auth = ", auth=***" if self._secret else ""
         return f"{type(self).__name__}({self.base_url!r}, backend={self.backend!r}{auth})"
 
-    async def __aenter__(self) -> HttpBackend:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
