@@ -184,14 +184,23 @@ def attributes(kvs: Any) -> dict[str, Any] | Any:
         if type(key) is not str:
             raise DecodeError(f"attribute key must be a string, got {show(key)}")
         value = kv.get("value")
-        if value is None:
-            continue
-        # Fast path for the common single string value.
-        text = value.get("stringValue")
-        if type(text) is str and len(value) == 1:
-            out[key] = text
-            continue
-        decoded = _any(value)
-        if decoded is not _NOTHING:
-            out[key] = decoded
+        if type(value) is not dict:
+            if value is None:
+                continue
+            raise DecodeError(f"an AnyValue must be an object, got {show(value)}")
+        # The first field that is a known AnyValue field; strings and ints inline
+        # (most attributes), the rest through their converter.
+        for tag, inner in value.items():
+            if tag == "stringValue" and type(inner) is str:
+                out[key] = inner
+                break
+            if tag == "intValue" and type(inner) is str:
+                out[key] = int(inner)
+                break
+            convert = _ANY.get(tag)
+            if convert is not None:
+                decoded = convert(inner)
+                if decoded is not _NOTHING:
+                    out[key] = decoded
+                break
     return out
