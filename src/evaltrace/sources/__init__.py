@@ -24,18 +24,18 @@ from evaltrace.sources._phoenix_json import flatten_attributes, phoenix_span
 from evaltrace.sources._tempo import TEMPO_TOKEN_ENV, TempoClient
 
 __all__ = [
-    "JAEGER_TOKEN_ENV",
-    "PHOENIX_API_KEY_ENV",
-    "TEMPO_TOKEN_ENV",
     "BackendError",
     "DecodeError",
+    "JAEGER_TOKEN_ENV",
     "JaegerClient",
     "OtlpFileSource",
+    "PHOENIX_API_KEY_ENV",
     "PhoenixAnnotation",
     "PhoenixClient",
     "RetryPolicy",
     "Secret",
     "SourceError",
+    "TEMPO_TOKEN_ENV",
     "TempoClient",
     "decode_json",
     "decode_traces",

@@ -12,8 +12,8 @@ collector's version and feature gate:
 * native compression (``exporter.file.nativeCompression``): one zstd stream
   of the same JSON lines (a ``zstd -d``-able file).
 
-Both are read (zstd needs the ``zstandard`` package, in the ``sources``
-extra). The exporter never writes gzip, but rotated files gzipped afterwards
+Both are read (zstd needs the ``zstandard`` package: ``evaltrace[zstd]``).
+The exporter never writes gzip, but rotated files gzipped afterwards
 (logrotate) are read too. Formats are recognised by their first bytes, not by
 the file name. ``format: proto`` files are refused with a DecodeError.
 
@@ -119,7 +119,7 @@ def _zstandard() -> Any:
     except ImportError:
         raise ConfigurationError(
             "this file is zstd-compressed: install the `zstandard` package "
-            "(pip install 'evaltrace[sources]')"
+            "(pip install 'evaltrace[zstd]')"
         ) from None
     return zstandard
 
