@@ -37,6 +37,7 @@ import json
 import os
 import re
 import struct
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +54,7 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _BOM = b"\xef\xbb\xbf"
 _GLOB_CHARS = frozenset("*?[")
 _MAX_RECORD = 1 << 31  # a length prefix past this is not a record length
+_CHUNK = 1 << 16
 # ``<base>-2024-05-01T10-30-00.000[-size]<ext>``: the lumberjack/timberjack backup
 # time format, with the rotation reason timberjack may add.
 _ROTATED = re.compile(
@@ -124,21 +126,46 @@ def _zstandard() -> Any:
     return zstandard
 
 
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    """What a truncated or corrupt file raises while it is read."""
+    errors: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
+    try:
+        import zstandard
+    except ImportError:
+        return errors
+    return (*errors, zstandard.ZstdError)
+
+
 def _records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line or record number, JSON bytes) of one file, streamed."""
-    with path.open("rb") as raw:
-        head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
-        if head.startswith(_GZIP_MAGIC):
-            with gzip.open(raw) as unzipped:
-                yield from _lines(unzipped)
-        elif head.startswith(_ZSTD_MAGIC):
-            stream = _zstandard().ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-            with io.BufferedReader(stream) as unzipped:
-                yield from _lines(unzipped)
-        elif _length_prefixed_head(head):
-            yield from _length_prefixed(raw, path)
-        else:
-            yield from _lines(raw)
+    """(line or record number, JSON bytes) of one file, streamed.
+
+    Raises:
+        DecodeError: the file cannot be read on (corrupt or truncated), at the
+            line after the last one read.
+    """
+    number = 0
+    try:
+        with path.open("rb") as raw:
+            for number, data in _framed(raw, path):
+                yield number, data
+    except DecodeError as exc:
+        raise exc.located(path=str(path), line=number + 1) from None
+    except _stream_errors() as exc:
+        reason = f"unreadable ({type(exc).__name__}: {exc})"
+        raise DecodeError(reason, path=str(path), line=number + 1) from None
+
+
+def _framed(raw: io.BufferedReader, path: Path) -> Iterator[tuple[int, bytes]]:
+    head = raw.peek(8)[:8]
+    if head.startswith(_GZIP_MAGIC):
+        with gzip.open(raw) as unzipped:
+            yield from _lines(unzipped)
+    elif head.startswith(_ZSTD_MAGIC):
+        yield from _lines(_split_lines(_unzstd_chunks(raw)))
+    elif _length_prefixed_head(head):
+        yield from _length_prefixed(raw, path)
+    else:
+        yield from _lines(raw)
 
 
 def _length_prefixed_head(head: bytes) -> bool:
@@ -186,10 +213,48 @@ def _length_prefixed(raw: IO[bytes], path: Path) -> Iterator[tuple[int, bytes]]:
 
 def _unzstd(decompressor: Any, body: bytes, path: Path, number: int) -> bytes:
     try:
-        with decompressor.stream_reader(io.BytesIO(body), read_across_frames=True) as reader:
-            return bytes(reader.read())
-    except Exception as exc:  # zstandard.ZstdError and friends
+        return b"".join(_unzstd_chunks(io.BytesIO(body), decompressor))
+    except DecodeError as exc:
+        raise exc.located(path=str(path), line=number) from None
+    except Exception as exc:  # zstandard.ZstdError
         raise DecodeError(f"corrupt zstd frame ({exc})", path=str(path), line=number) from None
+
+
+def _unzstd_chunks(raw: IO[bytes], decompressor: Any = None) -> Iterator[bytes]:
+    """Decompressed chunks of concatenated zstd frames; a truncated frame is an error.
+
+    (``zstandard``'s stream reader ends quietly at a truncated frame; a
+    decompression object says whether its frame ended.)
+    """
+    decompressor = decompressor or _zstandard().ZstdDecompressor()
+    frame, in_frame = decompressor.decompressobj(), False
+    while chunk := raw.read(_CHUNK):
+        while chunk:
+            in_frame = True
+            if out := frame.decompress(chunk):
+                yield out
+            chunk = b""
+            if frame.eof:
+                chunk, in_frame = frame.unused_data, False
+                frame = decompressor.decompressobj()
+    if in_frame:
+        raise DecodeError("truncated zstd frame")
+
+
+def _split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a stream given in chunks (a line may span many chunks)."""
+    pending: list[bytes] = []
+    for chunk in chunks:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            pending.append(chunk[start : end + 1])
+            yield b"".join(pending)
+            pending.clear()
+            start = end + 1
+        if start < len(chunk):
+            pending.append(chunk[start:])
+    if pending:
+        yield b"".join(pending)
 
 
 # --------------------------------------------------------------------------

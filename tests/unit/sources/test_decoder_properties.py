@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import copy
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evaltrace.sources import DecodeError, decode_json, decode_traces, phoenix_span
+from evaltrace.sources import (
+    DecodeError,
+    decode_json,
+    decode_traces,
+    phoenix_span,
+    read_otlp_files,
+)
 from evaltrace.sources._otlp_json import resource_spans_of
 from tests.unit.sources._support import genai_spans, otlp_json, respell
 
@@ -180,3 +188,29 @@ def test_deeply_nested_values_are_decode_errors() -> None:
         list(decode_json(deep_text))
     except DecodeError as exc:
         assert "nested too deeply" in str(exc) or "expected a JSON object" in str(exc)
+
+
+_FILE_PREFIXES = st.sampled_from(
+    [
+        b"",
+        b"\x1f\x8b",
+        b"\x28\xb5\x2f\xfd",
+        b"\x00\x00\x00\x10",
+        b"\x00\x00\x00\x05\x28\xb5\x2f\xfd",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(_FILE_PREFIXES, st.binary(max_size=300), st.lists(JSON, max_size=3))
+def test_arbitrary_files_only_report_decode_errors(
+    prefix: bytes, noise: bytes, documents: list[Any]
+) -> None:
+    """Any bytes (compressed-looking or not) and JSON lines: reported, never raised."""
+    lines = b"".join(json.dumps(d, allow_nan=True).encode() + b"\n" for d in documents)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "traces.json"
+        path.write_bytes(prefix + noise + lines)
+        errors: list[DecodeError] = []
+        list(read_otlp_files(path, on_error=errors.append))
+    assert all(isinstance(e, DecodeError) and e.path == str(path) for e in errors)

@@ -164,6 +164,23 @@ def test_truncated_legacy_file_reports_the_record(tmp_path: Path) -> None:
     assert errors[0].line == 2 and "truncated record" in errors[0].reason
 
 
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_a_truncated_compressed_file_keeps_what_was_read(tmp_path: Path, suffix: str) -> None:
+    lines, _ = _batches(200)  # several zstd blocks (of 128 KiB), so some come through whole
+    content = "".join(f"{line}\n" for line in lines).encode()
+    packed = (
+        gzip.compress(content) if suffix == ".gz" else zstandard.ZstdCompressor().compress(content)
+    )
+    path = tmp_path / f"traces.json{suffix}"
+    path.write_bytes(packed[: len(packed) * 2 // 3])
+    errors: list[DecodeError] = []
+    records = list(read_otlp_files(path, on_error=errors.append))
+    assert 0 < len(records) < 600 and len(records) % 3 == 0
+    (error,) = errors
+    assert error.path == str(path) and error.line == len(records) // 3 + 1
+    assert "unreadable" in error.reason or "truncated zstd frame" in error.reason
+
+
 def test_proto_format_is_refused_clearly(tmp_path: Path) -> None:
     body = encode_proto(genai_spans()).SerializeToString()
     path = tmp_path / "traces.proto"
