@@ -108,7 +108,7 @@ class JaegerClient(HttpBackend):
         end: dt.datetime,
         service: str | None = None,
         operation: str | None = None,
-        attributes: Mapping[str, str] | None = None,
+        attributes: Mapping[str, str | int | float | bool] | None = None,
         search_depth: int = 20,
         duration_min: str | None = None,
         duration_max: str | None = None,
@@ -132,7 +132,7 @@ def _find_params(
     end: dt.datetime,
     service: str | None,
     operation: str | None,
-    attributes: Mapping[str, str] | None,
+    attributes: Mapping[str, str | int | float | bool] | None,
     search_depth: int,
     duration_min: str | None,
     duration_max: str | None,
@@ -154,7 +154,8 @@ def _find_params(
     }
     params.update({key: value for key, value in optional.items() if value})
     if attributes:
-        params["query.attributes"] = json.dumps(dict(attributes), separators=(",", ":"))
+        as_text = {key: _as_text(value) for key, value in attributes.items()}
+        params["query.attributes"] = json.dumps(as_text, separators=(",", ":"))
     return params
 
 
@@ -164,15 +165,15 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _span_matches(span: SpanRecord, wanted: Mapping[str, str]) -> bool:
+def _span_matches(span: SpanRecord, wanted: Mapping[str, Any]) -> bool:
     for key, text in wanted.items():
         value = span.attributes.get(key, span.resource.get(key))
-        if value is None or _as_text(value) != text:
+        if value is None or _as_text(value) != _as_text(text):
             return False
     return True
 
 
-def _matching(spans: list[SpanRecord], wanted: Mapping[str, str]) -> list[SpanRecord]:
+def _matching(spans: list[SpanRecord], wanted: Mapping[str, Any]) -> list[SpanRecord]:
     """The spans of the traces in which some span matches every wanted attribute."""
     kept: list[SpanRecord] = []
     for trace in by_trace(spans).values():

@@ -132,7 +132,14 @@ class TempoClient(HttpBackend):
             async with gate:
                 return await self.get_trace(trace_id, start=start, end=end)
 
-        traces = await asyncio.gather(*(fetch(trace_id) for trace_id in trace_ids))
+        tasks = [asyncio.ensure_future(fetch(trace_id)) for trace_id in trace_ids]
+        try:
+            traces = await asyncio.gather(*tasks)
+        except BaseException:  # one failed: stop the others before the error leaves
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         return [span for trace in traces for span in trace]
 
     def _trace_ids(self, response: httpx.Response) -> list[str]:

@@ -156,3 +156,13 @@ async def test_a_bad_window_is_refused(tempo: TempoClient) -> None:
         await tempo.search(QUERY, start=START)
     with pytest.raises(ConfigurationError, match="before end"):
         await tempo.search(QUERY, start=END, end=START)
+
+
+async def test_one_failing_trace_fails_find_traces_cleanly(backend: FakeBackend) -> None:
+    _serve_tempo(backend)
+    backend.on(f"/api/v2/traces/{T1}", Reply(500, "boom"))
+    backend.on(f"/api/v2/traces/{T2}", Reply(hang=True))  # still running when T1 fails
+    async with TempoClient(backend.base_url, retry=RetryPolicy(2, 0.0), concurrency=3) as client:
+        with pytest.raises(BackendError, match="HTTP 500") as caught:
+            await client.find_traces(QUERY)
+    assert caught.value.status_code == 500 and caught.value.attempts == 2
