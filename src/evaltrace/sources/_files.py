@@ -79,6 +79,7 @@ def _order_key(path: Path) -> tuple[str, str, int, str]:
     return (str(path.parent), name, 1, "")
 
 
+#: A file, a directory, a glob pattern, or several of them.
 Source = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
 
@@ -278,12 +279,7 @@ class OtlpFileSource:
     #: How many skipped errors a pass keeps in ``first_errors``.
     KEEP_ERRORS = 20
 
-    def __init__(
-        self,
-        source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-        *,
-        on_error: ErrorHandler | None = None,
-    ) -> None:
+    def __init__(self, source: Source, *, on_error: ErrorHandler | None = None) -> None:
         self.paths = tuple(otlp_file_paths(source))
         self._on_error = on_error or log_skipped
         self.errors = 0
@@ -336,9 +332,7 @@ class OtlpFileSource:
 
 
 def read_otlp_files(
-    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-    *,
-    on_error: ErrorHandler | None = None,
+    source: Source, *, on_error: ErrorHandler | None = None
 ) -> Iterator[SpanRecord]:
     """The spans of Collector ``file`` exporter output (see ``OtlpFileSource``).
 
