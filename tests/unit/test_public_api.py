@@ -38,6 +38,8 @@ def test_all_is_complete() -> None:
         "tracing",
         "datasets",
         "cli",
+        "compare",
+        "sources",
         "demo",
         "report",
         "testing",
