@@ -149,9 +149,4 @@ def call_content(request: CallRequest, result: CallResult | None) -> CallContent
     if result.tool_calls:
         lines = [readable_tool_call(call) for call in result.tool_calls]
         text = "\n".join([text, *lines] if text else lines)
-    return CallContent(
-        request.messages,
-        (Message(role="assistant", content=text),),
-        result.reasoning,
-        result.tool_calls,
-    )
+    return CallContent(request.messages, (), result.reasoning, result.tool_calls, text)

@@ -64,14 +64,14 @@ class CallFields:
     operation: str = "chat"
     input_tokens: int | None = None
     output_tokens: int | None = None
-    input_messages: list[Message] = field(default_factory=list)
-    output_messages: list[Message] = field(default_factory=list)
+    input_messages: Sequence[Message] = ()
+    output_messages: Sequence[Message] = ()
     response_model: str | None = None
     response_id: str | None = None
-    finish_reasons: list[str] = field(default_factory=list)
+    finish_reasons: Sequence[str] = ()
     convention: str = "gen_ai"
     reasoning: str | None = None
-    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_calls: Sequence[ToolCall] = ()
 
     @property
     def content_captured(self) -> bool:
@@ -122,15 +122,20 @@ def _read_gen_ai(attributes: Attributes) -> CallFields:
         output_tokens = get(_LEGACY_COMPLETION_TOKENS)
     response_id = get(attr.RESPONSE_ID)
     finish_reasons = get(attr.RESPONSE_FINISH_REASONS)
-    return CallFields(
-        model=_text(model),
-        provider=_opt_text(provider),
-        operation=_text(get(attr.OPERATION_NAME) or get(_LEGACY_REQUEST_TYPE) or "chat"),
+    operation = get(attr.OPERATION_NAME) or get(_LEGACY_REQUEST_TYPE) or "chat"
+    return CallFields(  # values of the expected type as they are (most are), others converted
+        model=model if type(model) is str else _text(model),
+        provider=provider if provider is None or type(provider) is str else str(provider),
+        operation=operation if type(operation) is str else str(operation),
         input_tokens=input_tokens if type(input_tokens) is int else _int(input_tokens),
         output_tokens=output_tokens if type(output_tokens) is int else _int(output_tokens),
-        response_model=_opt_text(response_model),
-        response_id=_opt_text(response_id),
-        finish_reasons=[str(r) for r in finish_reasons] if finish_reasons else [],
+        response_model=response_model
+        if response_model is None or type(response_model) is str
+        else str(response_model),
+        response_id=response_id
+        if response_id is None or type(response_id) is str
+        else str(response_id),
+        finish_reasons=tuple(map(str, finish_reasons)) if finish_reasons else (),
         convention="gen_ai.legacy" if legacy else "gen_ai",
     )
 

@@ -38,29 +38,34 @@ def interaction_of(record: SpanRecord, inherited: Inherited = NOTHING_INHERITED)
     call's messages; otherwise they are read from the span's attributes and
     events in whatever convention it uses.
     """
-    attributes = record.attributes
+    get = record.attributes.get
     content = record.content
-    call = read_call(attributes, record.events, messages=content is None)
-    if content is not None:
-        _take_content(call, content)
+    call = read_call(record.attributes, record.events, messages=content is None)
+    if content is None:
+        response = "\n".join([m.content for m in call.output_messages])
+    else:
+        response = _take_content(call, content)
     prompt, layout = render_prompt(call.input_messages)
     input_tokens, output_tokens = call.input_tokens, call.output_tokens
-    conversation = attributes.get(attr.CONVERSATION_ID)
+    case_id = get(attr.CASE_ID)
+    trial = get(attr.TRIAL)
+    conversation = get(attr.CONVERSATION_ID)
+    start = record.start_time
     return LLMInteraction.trusted(
         prompt=prompt,
-        response="\n".join(m.content for m in call.output_messages),
+        response=response,
         shape=_shape(record, call, layout, inherited.purpose),
         tokens_used=(input_tokens or 0) + (output_tokens or 0),
-        latency=max(record.end_time - record.start_time, 0) / 1e9,
-        timestamp=datetime.fromtimestamp(record.start_time / 1e9, UTC),
+        latency=max(record.end_time - start, 0) / 1e9,
+        timestamp=datetime.fromtimestamp(start / 1e9, UTC),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         trace_id=_trace_hex(record.trace_id),
         span_id=f"{record.span_id:016x}",
-        case_id=_own_or_inherited(attributes.get(attr.CASE_ID), inherited.case_id),
-        trial=_trial(attributes.get(attr.TRIAL), inherited.trial),
+        case_id=inherited.case_id if case_id is None else intern(str(case_id)),
+        trial=inherited.trial if trial is None else _opt_int(trial),
         response_id=call.response_id,
-        error=_error(record),
+        error=None if record.status != "error" else _error(record),
         reasoning=call.reasoning,
         tool_calls=tuple(call.tool_calls),
         metadata=None if conversation is None else {_CONVERSATION: str(conversation)},
@@ -80,44 +85,55 @@ def span_to_interaction(
     return interaction_of(live_record(span, call_content), inherited)
 
 
-def _take_content(call: CallFields, content: CallContent) -> None:
-    call.input_messages = list(content.inputs)
-    call.output_messages = list(content.outputs)
+def _take_content(call: CallFields, content: CallContent) -> str:
+    """Put the call's own content in ``call``; return the response text."""
+    call.input_messages = content.inputs
+    call.output_messages = content.outputs
     if content.reasoning is not None:
         call.reasoning = content.reasoning
     if content.tool_calls:
-        call.tool_calls = list(content.tool_calls)
+        call.tool_calls = content.tool_calls
+    if content.text is not None:
+        return content.text
+    return "\n".join([m.content for m in content.outputs])
 
 
 def _shape(
     record: SpanRecord, call: CallFields, layout: Any, inherited_purpose: str | None
 ) -> CallShape:
-    attributes = record.attributes
-    get = attributes.get
-    own_content = record.content is not None
+    """The call's shape, shared with identical ones; its strings are the shared shape's.
+
+    Values of the expected type are taken as they are (most are), others converted.
+    """
+    get = record.attributes.get
+    purpose = get(attr.PURPOSE) or inherited_purpose or DEFAULT_PURPOSE
+    server, port = get(attr.SERVER_ADDRESS), get(attr.SERVER_PORT)
+    attempt, metric = get(attr.ATTEMPT), get(attr.METRIC_NAME)
+    temperature, max_tokens = get(attr.REQUEST_TEMPERATURE), get(attr.REQUEST_MAX_TOKENS)
     return CallShape(
-        model=intern(call.model),
-        purpose=intern(str(get(attr.PURPOSE) or inherited_purpose or DEFAULT_PURPOSE)),
-        provider=intern(call.provider) if call.provider else None,
-        operation=intern(call.operation),
-        server_address=_opt_str(get(attr.SERVER_ADDRESS)),
-        server_port=_opt_int(get(attr.SERVER_PORT)),
-        response_model=_opt_str(call.response_model),
-        finish_reasons=tuple(call.finish_reasons),
-        layout=layout,
-        attempt=_opt_int(get(attr.ATTEMPT)),
-        metric=_opt_str(get(attr.METRIC_NAME)),
-        temperature=_opt_float(get(attr.REQUEST_TEMPERATURE)),
-        max_tokens=_opt_int(get(attr.REQUEST_MAX_TOKENS)),
-        instrumentation=_opt_str(record.scope),
-        convention=intern(call.convention),
-        content_captured=own_content or call.content_captured,
+        call.model,
+        purpose if type(purpose) is str else str(purpose),
+        call.provider or None,
+        call.operation,
+        server if server is None or type(server) is str else str(server),
+        port if port is None or type(port) is int else _opt_int(port),
+        call.response_model,
+        call.finish_reasons if type(call.finish_reasons) is tuple else tuple(call.finish_reasons),
+        layout,
+        attempt if attempt is None or type(attempt) is int else _opt_int(attempt),
+        metric if metric is None or type(metric) is str else str(metric),
+        temperature
+        if temperature is None or type(temperature) is float
+        else _opt_float(temperature),
+        max_tokens if max_tokens is None or type(max_tokens) is int else _opt_int(max_tokens),
+        record.scope,
+        call.convention,
+        record.content is not None or call.content_captured,
     ).shared()
 
 
-def _error(record: SpanRecord) -> str | None:
-    if record.status != "error":
-        return None
+def _error(record: SpanRecord) -> str:
+    """``error.type: description`` of a failed call."""
     error_type = record.attributes.get(attr.ERROR_TYPE)
     description = record.status_message
     if error_type and description:
@@ -125,29 +141,20 @@ def _error(record: SpanRecord) -> str | None:
     return str(error_type or description or "error")
 
 
-def _own_or_inherited(own: Any, inherited: str | None) -> str | None:
-    value = str(own) if own is not None else inherited
-    return intern(value) if value is not None else None
-
-
-def _trial(own: Any, inherited: int | None) -> int | None:
-    return _opt_int(own) if own is not None else inherited
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else intern(str(value))
-
-
 def _opt_int(value: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
     try:
-        return None if value is None else int(value)
+        return int(value)
     except (TypeError, ValueError):
         return None
 
 
 def _opt_float(value: Any) -> float | None:
+    if value is None or type(value) is float:
+        return value
     try:
-        return None if value is None else float(value)
+        return float(value)
     except (TypeError, ValueError):
         return None
 

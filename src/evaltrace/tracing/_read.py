@@ -49,7 +49,9 @@ def live_record(span: ReadableSpan, content: CallContent | None = None) -> SpanR
     return _record(span, span_attributes(span), content, _events(span), _links(span))
 
 
-def own_record(span: ReadableSpan, attributes: Mapping[str, Any], content: CallContent) -> SpanRecord:
+def own_record(
+    span: ReadableSpan, attributes: Mapping[str, Any], content: CallContent
+) -> SpanRecord:
     """The record of one of evaltrace's own call spans, from the attributes it was given.
 
     The call keeps the attribute dicts it gave its span and its content is in
@@ -70,23 +72,25 @@ def _record(
     parent = span.parent
     start = span.start_time or 0
     scope = span.instrumentation_scope
-    return SpanRecord(
-        trace_id=context.trace_id if context is not None else 0,
-        span_id=context.span_id if context is not None else 0,
-        name=span.name,
-        start_time=start,
-        end_time=span.end_time or start,
-        attributes=attributes,
-        parent_span_id=parent.span_id if parent is not None else None,
-        kind=_KINDS.get(span.kind, "internal"),
-        status=_STATUSES[span.status.status_code],
-        status_message=span.status.description,
-        events=events,
-        links=links,
-        scope=scope.name if scope is not None else None,
-        resource=span.resource.attributes if span.resource is not None else EMPTY_ATTRIBUTES,
-        parent_is_remote=parent.is_remote if parent is not None else False,
-        content=content,
+    status = span.status
+    resource = span.resource
+    return SpanRecord(  # positional, in field order: one record per span ended
+        context.trace_id if context is not None else 0,
+        context.span_id if context is not None else 0,
+        span.name,
+        start,
+        span.end_time or start,
+        attributes,
+        parent.span_id if parent is not None else None,
+        _KINDS.get(span.kind, "internal"),
+        _STATUSES[status.status_code],
+        status.description,
+        events,
+        links,
+        scope.name if scope is not None else None,
+        resource.attributes if resource is not None else EMPTY_ATTRIBUTES,
+        parent.is_remote if parent is not None else False,
+        content,
     )
 
 

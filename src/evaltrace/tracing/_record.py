@@ -57,7 +57,8 @@ class CallContent(NamedTuple):
 
     evaltrace's own calls hand their messages to the collector directly:
     interactions always carry content, exported spans only when the user
-    opts in. ``outputs`` is the reply's messages; ``reasoning`` the model's
+    opts in. ``outputs`` is the reply's messages, or ``text`` the reply's
+    text when the call has it as one string; ``reasoning`` the model's
     reasoning text kept apart from the answer.
     """
 
@@ -65,6 +66,7 @@ class CallContent(NamedTuple):
     outputs: Sequence[Any] = ()
     reasoning: str | None = None
     tool_calls: Sequence[Any] = ()
+    text: str | None = None
 
 
 class SpanRecord(NamedTuple):

@@ -234,7 +234,7 @@ class InteractionCollector(SpanProcessor):
         try:
             record = (
                 own_record(span, attributes, content)
-                if attributes is not None
+                if attributes is not None and content is not None
                 else live_record(span, content)
             )
             interaction = interaction_of(record, route.inherited)
