@@ -85,9 +85,9 @@ def test_metadata_is_a_real_dict_whose_changes_stay() -> None:
 def test_the_record_itself_is_frozen() -> None:
     interaction = _interaction()
     with pytest.raises(AttributeError):
-        interaction.prompt = "other"
+        interaction.prompt = "other"  # type: ignore[misc]
     with pytest.raises(AttributeError):
-        interaction.shape = interaction.shape
+        interaction.shape = interaction.shape  # type: ignore[misc]
 
 
 def test_a_timestamp_must_be_aware_and_is_kept_in_utc() -> None:

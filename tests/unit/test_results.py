@@ -46,7 +46,7 @@ def _interaction(**overrides: object) -> LLMInteraction:
 def test_interaction_is_frozen_and_utc() -> None:
     interaction = _interaction()
     with pytest.raises(FrozenInstanceError):
-        interaction.prompt = "changed"
+        interaction.prompt = "changed"  # type: ignore[misc]
     with pytest.raises(ValidationError):
         _interaction(timestamp=datetime(2026, 1, 1))
     local = datetime(2026, 1, 1, 12, tzinfo=UTC).astimezone(
