@@ -170,7 +170,7 @@ def breakdown(interactions: list[LLMInteraction]) -> dict[str, int]:
         # What calls share (model, purpose, layout...): one shape for identical calls,
         # each shared object counted once, by the first interaction that has it.
         add("call shape (shared; counted once)", fields["shape"])
-        add("metadata dict (None until asked for)", fields["_metadata"])
+        add("metadata dict (None until asked for)", fields["metadata"])
         add("response id", fields["response_id"])
         add("timestamp datetime", fields["timestamp"])
         add("trace_id + span_id hex", fields["trace_id"])
@@ -188,8 +188,8 @@ def breakdown(interactions: list[LLMInteraction]) -> dict[str, int]:
 
 def _fields(interaction: LLMInteraction) -> dict[str, Any]:
     """Field values of an interaction as held in its slots (``metadata`` None until asked for)."""
-    names = getattr(type(interaction), "__slots__", None) or list(vars(interaction))
-    return {name: getattr(interaction, name) for name in names if not name.startswith("__")}
+    slots = getattr(type(interaction), "__slots__", None) or list(vars(interaction))
+    return {slot.lstrip("_"): getattr(interaction, slot) for slot in slots if slot != "__dict__"}
 
 
 async def sequential_runs(runs: int) -> dict[str, Any]:

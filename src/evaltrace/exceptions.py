@@ -5,8 +5,13 @@
     EvaltraceError
      ├── ConfigurationError      the caller's mistake: bad arguments, missing extra or key
      │    └── DatasetError       a dataset file that cannot be read (file, line, field)
-     └── ProviderError           a model call failed (carries ``retryable``)
-          └── JudgeReplyError    a judge answered, but not in a form we can score
+     ├── ProviderError           a model call failed (carries ``retryable``)
+     │    └── JudgeReplyError    a judge answered, but not in a form we can score
+     ├── SourceError             recorded spans could not be read (evaltrace.sources)
+     │    ├── DecodeError        a document that is not OTLP/JSON (file and line, or ids)
+     │    └── BackendError       a tracing backend failed to answer (after its retries)
+     ├── StoreError              the run store failed (evaltrace.history; no credentials)
+     └── ComparisonError         two results cannot be compared (evaltrace.compare)
 
 Metric failures are recorded in results, not raised: ``JudgeReplyError`` is what a
 metric records when a judge reply cannot be parsed.

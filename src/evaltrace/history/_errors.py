@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from evaltrace.exceptions import EvaltraceError
+
 __all__ = [
     "AmbiguousRunRefError",
     "RunNotFoundError",
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-class StoreError(Exception):
+class StoreError(EvaltraceError):
     """Root of every run-store error; its message is one line and never holds a password."""
 
 
