@@ -149,21 +149,16 @@ async def run_tracing_path(
     calls: int, provider: TracerProvider, *, collected: bool = True
 ) -> float:
     """µs per call of the tracing path alone: ``OwnCall`` around the provider call, in a run."""
-    from evaltrace.providers._protocol import call_result
     from evaltrace.tracing import current_telemetry
-    from evaltrace.tracing._call import CallRequest
+    from evaltrace.tracing._call import CallRequest, CallTarget
 
     scripted = ScriptedProvider(REPLY)
     messages = [Message(role="system", content=SYSTEM), Message(role="user", content=PROMPT)]
     params = GenerationParams()
-    request = CallRequest(
-        provider=scripted.name,
-        model=scripted.model,
-        operation=scripted.operation,
-        messages=messages,
-        purpose="task",
-        in_process=scripted.in_process,
+    target = CallTarget(
+        scripted.name, scripted.model, scripted.operation, in_process=scripted.in_process
     )
+    request = CallRequest(target, messages, "task")
     measured: list[float] = []
 
     async def task(question: str) -> str:
@@ -173,7 +168,7 @@ async def run_tracing_path(
         for _ in range(calls):
             call = telemetry.start_call(request)
             completion = await scripted.complete(messages, params)
-            call.succeed(call_result(completion))
+            call.succeed(completion)
         measured.append(time.perf_counter() - started)
         return "done"
 

@@ -16,14 +16,13 @@ from evaltrace.providers._protocol import (
     Provider,
     StreamChunk,
     StreamingProvider,
-    call_result,
 )
 from evaltrace.providers._retry import RetryPolicy
 from evaltrace.providers._stream import TracedStream
 from evaltrace.records import Message
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import current_telemetry
-from evaltrace.tracing._call import CallRequest
+from evaltrace.tracing._call import CallRequest, CallTarget
 from evaltrace.tracing._record import CallContent
 
 __all__ = ["DEFAULT_PROVIDER_CONCURRENCY", "EmbeddingModel", "Model"]
@@ -50,6 +49,14 @@ class Model:
         self.provider = provider
         self.retry = retry or RetryPolicy()
         self._slots = _LoopSemaphores(_concurrency(provider, max_concurrency))
+        self._target = CallTarget(
+            provider.name,
+            provider.model,
+            provider.operation,
+            provider.server_address,
+            provider.server_port,
+            provider.in_process,
+        )
 
     @property
     def name(self) -> str:
@@ -69,19 +76,18 @@ class Model:
         attributes: dict[str, Any] | None = None,
     ) -> Completion:
         """Send a prompt (text or messages); retry retryable failures; return the completion."""
-        messages = _messages(prompt, system)
         params = params or GenerationParams()
-        attempt = 1
+        request = self._request(_messages(prompt, system), params, purpose, attributes)
         while True:
             try:
                 async with self._slots():
-                    return await self._attempt(messages, params, purpose, attempt, attributes)
+                    return await self._attempt(request, params)
             except ProviderError as error:
-                wait = self.retry.delay(attempt, error)
+                wait = self.retry.delay(request.attempt, error)
                 if wait is None:
                     raise
                 await asyncio.sleep(wait)
-                attempt += 1
+                request = request._replace(attempt=request.attempt + 1)
 
     def stream(
         self,
@@ -98,7 +104,7 @@ class Model:
         """
         messages = _messages(prompt, system)
         params = params or GenerationParams()
-        request = self._request(messages, params, purpose, 1, attributes, streaming=True)
+        request = self._request(messages, params, purpose, attributes, streaming=True)
         return TracedStream(current_telemetry().start_call(request), self._chunks(messages, params))
 
     async def _chunks(
@@ -129,18 +135,10 @@ class Model:
         """Calls of this model in flight at once."""
         return self._slots.limit
 
-    async def _attempt(
-        self,
-        messages: list[Message],
-        params: GenerationParams,
-        purpose: str,
-        attempt: int,
-        attributes: dict[str, Any] | None,
-    ) -> Completion:
-        request = self._request(messages, params, purpose, attempt, attributes)
+    async def _attempt(self, request: CallRequest, params: GenerationParams) -> Completion:
         call = current_telemetry().start_call(request)
         try:
-            completion = await self._call(messages, params)
+            completion = await self._call(request.messages, params)
         except BaseException as exc:
             error = _as_provider_error(exc, self.retry.timeout)
             error_type, message = _failure(error)
@@ -148,30 +146,23 @@ class Model:
             if error is exc:
                 raise
             raise error from exc
-        call.succeed(call_result(completion))
+        call.succeed(completion)
         return completion
 
     def _request(
         self,
-        messages: list[Message],
+        messages: Sequence[Message],
         params: GenerationParams,
         purpose: str,
-        attempt: int,
         attributes: dict[str, Any] | None,
         *,
         streaming: bool = False,
     ) -> CallRequest:
-        provider = self.provider
+        """The call's request (its first attempt); what it asks of whom, for its span."""
         return CallRequest(
-            provider=provider.name,
-            model=provider.model,
-            operation=provider.operation,
+            target=self._target,
             messages=messages,
             purpose=purpose,
-            attempt=attempt,
-            server_address=provider.server_address,
-            server_port=provider.server_port,
-            in_process=provider.in_process,
             temperature=params.temperature,
             max_tokens=params.max_tokens,
             stop=params.stop,
@@ -182,7 +173,7 @@ class Model:
             streaming=streaming,
         )
 
-    async def _call(self, messages: list[Message], params: GenerationParams) -> Completion:
+    async def _call(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         call = self.provider.complete(messages, params)
         if self.retry.timeout is None:
             return await call

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from evaltrace.records import Message, ToolCall
-from evaltrace.tracing._call import CallResult
 
 __all__ = [
     "Completion",
@@ -17,7 +16,6 @@ __all__ = [
     "Provider",
     "StreamChunk",
     "StreamingProvider",
-    "call_result",
 ]
 
 
@@ -155,17 +153,3 @@ class Embedder(_Endpoint, Protocol):
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         """Return one vector per text."""
         ...
-
-
-def call_result(completion: Completion) -> CallResult:
-    """The completion as the call's span and interaction record it."""
-    return CallResult(
-        text=completion.text,
-        input_tokens=completion.input_tokens,
-        output_tokens=completion.output_tokens,
-        response_model=completion.response_model,
-        response_id=completion.response_id,
-        finish_reason=completion.finish_reason,
-        reasoning=completion.reasoning,
-        tool_calls=completion.tool_calls,
-    )

@@ -7,8 +7,8 @@ from types import TracebackType
 from typing import Any
 
 from evaltrace.exceptions import ProviderError
-from evaltrace.providers._protocol import Completion, StreamChunk, call_result
-from evaltrace.tracing._call import CallResult, CallSpan
+from evaltrace.providers._protocol import Completion, StreamChunk
+from evaltrace.tracing._call import CallSpan
 
 __all__ = ["INTERRUPTED", "TracedStream"]
 
@@ -105,7 +105,7 @@ class TracedStream:
             if value is not None:
                 self._usage[name] = value
 
-    def _describe(self, finish_reason: str) -> CallResult:
+    def _describe(self, finish_reason: str) -> Completion:
         usage = self._usage
         self.completion = Completion(
             text=self.text,
@@ -115,7 +115,7 @@ class TracedStream:
             response_id=usage.get("response_id"),
             finish_reason=finish_reason,
         )
-        return call_result(self.completion)
+        return self.completion
 
     def _finish(self, finish_reason: str) -> None:
         self._finished = True

@@ -23,10 +23,22 @@ __all__ = [
     "CallRequest",
     "CallResult",
     "CallSpan",
+    "CallTarget",
     "call_content",
     "request_attributes",
     "response_attributes",
 ]
+
+
+class CallTarget(NamedTuple):
+    """Whom a model call asks: the same for every call of one model."""
+
+    provider: str
+    model: str
+    operation: str = "chat"
+    server_address: str | None = None
+    server_port: int | None = None
+    in_process: bool = False
 
 
 class CallRequest(NamedTuple):
@@ -37,15 +49,10 @@ class CallRequest(NamedTuple):
     the span only when the user opts in to content capture.
     """
 
-    provider: str
-    model: str
-    operation: str
+    target: CallTarget
     messages: Sequence[Message]
     purpose: str
     attempt: int = 1
-    server_address: str | None = None
-    server_port: int | None = None
-    in_process: bool = False
     temperature: float | None = None
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
@@ -56,17 +63,28 @@ class CallRequest(NamedTuple):
     streaming: bool = False
 
 
-class CallResult(NamedTuple):
-    """What a model answered: the reply, usage and response metadata."""
+class CallResult(Protocol):
+    """What a model answered: the reply, usage and response metadata.
 
-    text: str
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    response_model: str | None = None
-    response_id: str | None = None
-    finish_reason: str | None = None
-    reasoning: str | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
+    ``evaltrace.Completion`` is one; the span reads these attributes only.
+    """
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def input_tokens(self) -> int | None: ...
+    @property
+    def output_tokens(self) -> int | None: ...
+    @property
+    def response_model(self) -> str | None: ...
+    @property
+    def response_id(self) -> str | None: ...
+    @property
+    def finish_reason(self) -> str | None: ...
+    @property
+    def reasoning(self) -> str | None: ...
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]: ...
 
 
 class CallSpan(Protocol):

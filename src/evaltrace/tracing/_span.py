@@ -28,6 +28,7 @@ from __future__ import annotations
 import timeit
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -40,6 +41,7 @@ from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._call import (
     CallRequest,
     CallResult,
+    CallTarget,
     call_content,
     request_attributes,
     response_attributes,
@@ -134,7 +136,8 @@ class OwnCall:
         self._request = request
         self._start = start = _start_attributes(request)
         self._end = request_attributes(request)
-        name = f"{request.operation} {request.model}" if request.model else request.operation
+        target = request.target
+        name = f"{target.operation} {target.model}" if target.model else target.operation
         self.span: Span = calls.tracer.start_span(name, kind=calls.kind, attributes=start)
         self._data = _PublishedData()
         self._context = otel_context.set_value(
@@ -229,19 +232,28 @@ class OwnCall:
 
 
 def _start_attributes(request: CallRequest) -> dict[str, Any]:
-    """What the span starts with: operation, provider, model, server, the ambient conversation."""
-    start: dict[str, Any] = {
-        attr.OPERATION_NAME: request.operation,
-        attr.PROVIDER_NAME: request.provider,
-        attr.REQUEST_MODEL: request.model,
-    }
-    if request.server_address is not None:
-        start[attr.SERVER_ADDRESS] = request.server_address
-    if request.server_port is not None:
-        start[attr.SERVER_PORT] = request.server_port
+    """What the span starts with: operation, provider, model, server, the ambient conversation.
+
+    The target's part is one dict per model, only read afterwards.
+    """
+    start = _target_attributes(request.target)
     conversation_id = get_ambient_conversation_id()  # set by an agent framework around the call
     if conversation_id is not None:
-        start[attr.CONVERSATION_ID] = conversation_id
+        start = {**start, attr.CONVERSATION_ID: conversation_id}
+    return start
+
+
+@lru_cache(maxsize=256)
+def _target_attributes(target: CallTarget) -> dict[str, Any]:
+    start: dict[str, Any] = {
+        attr.OPERATION_NAME: target.operation,
+        attr.PROVIDER_NAME: target.provider,
+        attr.REQUEST_MODEL: target.model,
+    }
+    if target.server_address is not None:
+        start[attr.SERVER_ADDRESS] = target.server_address
+    if target.server_port is not None:
+        start[attr.SERVER_PORT] = target.server_port
     return start
 
 

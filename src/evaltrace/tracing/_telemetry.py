@@ -140,9 +140,10 @@ class Telemetry:
 
     def start_call(self, request: CallRequest) -> CallSpan:
         """Open the span of one model call (made current, unless it streams)."""
-        calls = None if request.streaming else self.calls(in_process=request.in_process)
+        in_process = request.target.in_process
+        calls = None if request.streaming else self.calls(in_process=in_process)
         if calls is None:
-            handler = self.handler(in_process=request.in_process)
+            handler = self.handler(in_process=in_process)
             return UtilCall(handler, request, self.collector)
         return OwnCall(calls, request)
 

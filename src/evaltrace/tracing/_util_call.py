@@ -40,12 +40,13 @@ class UtilCall:
     ) -> None:
         self._request = request
         self._collector = collector
+        target = request.target
         invocation = handler.inference(
-            request.provider,
-            request_model=request.model,
-            server_address=request.server_address,
-            server_port=request.server_port,
-            operation_name=request.operation,
+            target.provider,
+            request_model=target.model,
+            server_address=target.server_address,
+            server_port=target.server_port,
+            operation_name=target.operation,
             # A stream's span is made current only while a chunk is read (activate).
             _attach_to_context=not request.streaming,
         )
