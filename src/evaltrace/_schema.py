@@ -7,6 +7,9 @@
    ``response_id``, ``finish_reasons``, ``layout``...) instead of the generic
    ``metadata`` keys; a case refers to its calls by ``interaction_ids``. Cases
    carry ``trial``; scores carry ``error_type``.
+5. cases' ``input``, ``output`` and ``expected`` are JSON values, not only
+   strings; a case's ``output`` is absent when it had none (null is a value);
+   results carry ``warnings``.
 
 A ``.cases.jsonl`` stream keeps each case's interactions on its own line (a
 line stands alone), in the same typed form.
@@ -22,7 +25,7 @@ from evaltrace._interaction import MessageLayout
 __all__ = ["RESULTS_SCHEMA_VERSION", "upgrade_case", "upgrade_interaction", "upgrade_result"]
 
 #: Version of the results-file layout that ``EvaluationResult.save`` writes.
-RESULTS_SCHEMA_VERSION = 4
+RESULTS_SCHEMA_VERSION = 5
 
 #: ``metadata`` keys of schemas 1-3 that are typed fields since schema 4.
 _LIFTED = (
@@ -59,7 +62,20 @@ def upgrade_result(data: dict[str, Any], path: Path) -> dict[str, Any]:
         cases = upgraded.get("cases")
         if isinstance(cases, list):
             upgraded["cases"] = [_refer_to_interactions(c) for c in cases]
+    if version < 5 and isinstance(upgraded.get("cases"), list):
+        upgraded["cases"] = [_output_when_given(c) for c in upgraded["cases"]]
     return upgraded
+
+
+def _output_when_given(result: Any) -> Any:
+    """A case result of schema 1-4, whose case's ``"output": null`` meant "no output"."""
+    if not isinstance(result, dict) or not isinstance(result.get("case"), dict):
+        return result
+    case = result["case"]
+    if "output" in case and case["output"] is None:
+        case = {k: v for k, v in case.items() if k != "output"}
+        return {**result, "case": case}
+    return result
 
 
 def upgrade_case(case: Any) -> Any:

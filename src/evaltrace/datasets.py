@@ -11,7 +11,11 @@ field, e.g. ``qa.jsonl:7: field 'expected': must be a string or null, not int``.
 
 In JSON files the fields are ``input`` (required), ``output``, ``expected``,
 ``context`` (a string or a list of strings), ``id`` and ``metadata`` (an
-object); any other key also goes to ``metadata``.
+object); any other key also goes to ``metadata``. ``input``, ``output`` and
+``expected`` keep their JSON types (a CSV cell is a string): an object, a
+number, a list (a conversation: ``[{"role": ..., "content": ...}, ...]``). An
+``output`` key that is present (even ``null``) is the case's output, so the
+task does not run for it.
 
 Files whose keys or columns have other names are read with ``fields``, which
 maps a case field to the name in the file: ``load_cases("qa.csv",
@@ -36,7 +40,6 @@ __all__ = ["CASE_FIELDS", "SUPPORTED_SUFFIXES", "load_cases"]
 #: File name endings ``load_cases`` reads.
 SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 
-_TEXT_FIELDS = ("output", "expected")
 #: The fields of a case in a dataset file (``fields=`` of ``load_cases`` may rename them).
 CASE_FIELDS = ("input", "output", "expected", "context", "id", "metadata")
 _CASE_FIELDS = frozenset(CASE_FIELDS)
@@ -289,23 +292,34 @@ def _case(record: Any, where: _Where) -> Case:
         raise where.error(None, f"each case must be a JSON object, not {_json_type(record)}")
     if "input" not in record:
         raise where.error("input", "missing (every case needs an input)")
-    text = record["input"]
-    if not isinstance(text, str):
-        raise where.error("input", f"must be a string, not {_json_type(text)}")
-    if not text.strip():
+    value = record["input"]
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise where.error("input", "must not be empty")
-    for field in _TEXT_FIELDS:
-        value = record.get(field)
-        if value is not None and not isinstance(value, str):
-            raise where.error(field, f"must be a string or null, not {_json_type(value)}")
-    return Case(
-        input=text,
-        output=record.get("output"),
-        expected=record.get("expected"),
-        context=_context(record.get("context"), where),
-        id=_case_id(record.get("id"), where),
-        metadata=_metadata(record, where),
-    )
+    _check_conversation(value, where)
+    fields: dict[str, Any] = {
+        "input": value,
+        "expected": record.get("expected"),
+        "context": _context(record.get("context"), where),
+        "id": _case_id(record.get("id"), where),
+        "metadata": _metadata(record, where),
+    }
+    if "output" in record:  # given, even as null: the task does not run for this case
+        fields["output"] = record["output"]
+    return Case(**fields)
+
+
+def _check_conversation(value: Any, where: _Where) -> None:
+    """A list of objects with a ``role`` is a conversation: every message needs one, and content."""
+    if not isinstance(value, list) or not value or not all(isinstance(m, dict) for m in value):
+        return
+    if not any("role" in m for m in value):
+        return
+    for index, message in enumerate(value):
+        role = message.get("role")
+        if not isinstance(role, str) or not role.strip():
+            raise where.error("input", f"message {index}: 'role' must be a non-empty string")
+        if "content" not in message:
+            raise where.error("input", f"message {index}: missing 'content'")
 
 
 def _context(value: Any, where: _Where) -> str | list[str] | None:

@@ -10,7 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from evaltrace._interaction import CallShape, LLMInteraction, Message, ToolCall
 
@@ -28,19 +36,35 @@ __all__ = [
 class Case(BaseModel):
     """One thing to evaluate.
 
-    ``output`` is the answer to judge; leave it empty and pass a ``task`` to
-    ``evaluate`` to have the system under test produce it. ``id`` defaults to the
-    case's position in the dataset.
+    ``input``, ``output`` and ``expected`` are JSON values: a string, a number,
+    an object, an array (a conversation is a list of ``{"role", "content"}``
+    messages), a boolean or null. ``output`` is the answer to judge: leave it
+    out and pass a ``task`` to ``evaluate`` to have the system under test
+    produce it. An output given as ``None`` is the JSON value null, not "no
+    output": ``has_output`` tells them apart. ``id`` defaults to the case's
+    position in the dataset.
     """
 
     model_config = ConfigDict(frozen=True)
 
-    input: str
-    output: str | None = None
-    expected: str | None = None
+    input: JsonValue
+    output: JsonValue = None
+    expected: JsonValue = None
     context: str | list[str] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     id: str | None = None
+
+    @property
+    def has_output(self) -> bool:
+        """True when the case came with its output (even null): the task does not run for it."""
+        return "output" in self.model_fields_set
+
+    @model_serializer(mode="wrap")
+    def _output_only_when_given(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not self.has_output:
+            data.pop("output", None)  # read back, the case still has none
+        return data
 
     @property
     def context_text(self) -> str | None:
@@ -96,7 +120,7 @@ class CaseResult(BaseModel):
 
     case: Case
     case_id: str
-    output: str | None
+    output: JsonValue
     scores: list[Score] = Field(default_factory=list)
     interactions: list[LLMInteraction] = Field(default_factory=list, exclude=True)
     interaction_ids: list[str] = Field(default_factory=list)

@@ -86,7 +86,8 @@ class EvaluationResult(BaseModel):
     ``complete`` is False when the run was cancelled part-way.
     ``unrecorded_calls`` counts model-call spans of the run that could not be
     turned into interactions (each is logged): when it is not 0,
-    ``interactions`` misses that many calls.
+    ``interactions`` misses that many calls. ``warnings`` says what else the
+    run may miss (an instrumentation tracing into the no-op global provider).
     """
 
     schema_version: int = RESULTS_SCHEMA_VERSION
@@ -104,6 +105,7 @@ class EvaluationResult(BaseModel):
     unrecorded_calls: int = 0
     trace_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cases_hold_their_interactions(self) -> EvaluationResult:
@@ -136,6 +138,7 @@ class EvaluationResult(BaseModel):
         dropped_spans: int = 0,
         unrecorded_calls: int = 0,
         trace_url: str | None = None,
+        warnings: Sequence[str] = (),
     ) -> EvaluationResult:
         """Assemble a result, computing its summaries."""
         ordered = sorted(interactions, key=lambda i: i.timestamp)
@@ -153,6 +156,7 @@ class EvaluationResult(BaseModel):
             dropped_spans=dropped_spans,
             unrecorded_calls=unrecorded_calls,
             trace_url=trace_url,
+            warnings=list(warnings),
         )
 
     @property

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from evaltrace._values import one_line
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.records import CaseResult, LLMInteraction
 from evaltrace.results import EvaluationResult
@@ -172,8 +174,9 @@ def _interaction_lines(interaction: LLMInteraction) -> list[str]:
     return lines
 
 
-def _excerpt(text: str | None) -> str:
+def _excerpt(value: Any) -> str:
     """One line; a long text keeps its start and its end (where a judge prompt's answer is)."""
+    text = one_line(value)
     if text is None:
         return "-"
     flat = " ".join(text.split())

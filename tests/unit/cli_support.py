@@ -10,6 +10,7 @@ import pytest
 
 from evaltrace import ScriptedProvider, register_provider
 from evaltrace.cli import main
+from tests.unit._helpers import no_global_tracer_provider
 
 PREFIX = "clitest"
 
@@ -70,7 +71,9 @@ def qa_dataset(tmp_path: Path) -> Path:
 
 
 def run(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(list(argv))
+    """``evaltrace ARGV`` in this process; the global tracer provider it installs is undone."""
+    with no_global_tracer_provider():
+        code = main(list(argv))
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out, err

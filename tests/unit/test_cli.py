@@ -27,6 +27,7 @@ from evaltrace.cli._commands import Io, run_demo
 from evaltrace.cli._progress import case_progress
 from evaltrace.cli._task import model_spec
 from evaltrace.demo import demo_cases
+from tests.unit._helpers import no_global_tracer_provider
 from tests.unit.cli_support import PREFIX, Models, row, run, write_jsonl
 
 pytestmark = pytest.mark.usefixtures("plain_console")
@@ -192,14 +193,18 @@ def test_bad_dataset_is_one_clear_line(
     assert not (tmp_path / "r.json").exists()
 
 
-def test_non_string_expected_and_invalid_json_line(
+def test_a_conversation_without_roles_and_invalid_json_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "bad.jsonl"
-    data.write_text('{"input": "a", "expected": "x"}\n{"input": "b", "expected": 7}\n')
+    conversation = '[{"role": "user", "content": "hi"}, {"content": "no role"}]'
+    data.write_text(
+        '{"input": "a", "output": "x", "expected": 7}\n'
+        f'{{"input": {conversation}, "output": "y"}}\n'
+    )
     code, _, err = run(["run", str(data), "-m", "contains"], capsys)
     assert (code, err.count("\n")) == (2, 1)
-    assert f"{data}:2: field 'expected': must be a string or null" in err
+    assert f"{data}:2: field 'input': message 1: 'role' must be a non-empty string" in err
     data.write_text('{"input": "a"}\n{"input": "b"\n')
     code, _, err = run(["run", str(data), "-m", "contains"], capsys)
     assert code == 2 and f"evaltrace: error: {data}:2: invalid JSON" in err
@@ -331,9 +336,9 @@ def test_unexpected_error_is_one_line_with_a_debug_hint(
         "evaltrace: error: unexpected RuntimeError: the factory broke (rerun with "
         "--debug to see the traceback)\n"
     )
-    with pytest.raises(RuntimeError, match="the factory broke"):
+    with no_global_tracer_provider(), pytest.raises(RuntimeError, match="the factory broke"):
         main(["--debug", *argv])
-    with pytest.raises(RuntimeError, match="the factory broke"):
+    with no_global_tracer_provider(), pytest.raises(RuntimeError, match="the factory broke"):
         main([*argv, "--debug"])
 
 

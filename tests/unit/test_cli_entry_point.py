@@ -154,11 +154,11 @@ def test_a_bad_line_late_in_the_dataset_stops_the_run_before_any_call(tmp_path: 
         "        log.write(question + '\\n')\n"
         "    return 'a'\n",
     )
-    lines = [json.dumps({"input": f"q{i}"}) for i in range(50)] + ['{"input": 5}']
+    lines = [json.dumps({"input": f"q{i}"}) for i in range(50)] + ['{"input": null}']
     write(tmp_path / "qa.jsonl", "\n".join(lines) + "\n")
     done = evaltrace("run", "qa.jsonl", "-m", "contains", "--task", "recorder:answer", cwd=tmp_path)
     assert done.returncode == 2
-    assert "qa.jsonl:51: field 'input': must be a string, not a number" in done.stderr
+    assert "qa.jsonl:51: field 'input': must not be empty" in done.stderr
     assert not (tmp_path / "calls.log").exists()
     done = evaltrace("run", "qa.jsonl", "-m", "contains", "--task", "recorder:answer", cwd=tmp_path)
     assert done.returncode == 2  # and nothing appended on a second try either

@@ -120,11 +120,19 @@ def test_missing_input_names_line_and_field(tmp_path: Path) -> None:
     assert str(error) == f"{path}:2: field 'input': missing (every case needs an input)"
 
 
-def test_non_string_expected(tmp_path: Path) -> None:
-    path = jsonl(tmp_path, {"input": "q", "expected": 4})
-    error = load_error(path)
-    assert (error.line, error.field) == (1, "expected")
-    assert "must be a string or null, not a number" in str(error)
+def test_json_values_keep_their_types_and_a_null_output_is_an_output(tmp_path: Path) -> None:
+    conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    path = jsonl(
+        tmp_path,
+        {"input": {"city": "Paris"}, "expected": 4},
+        {"input": conversation, "output": None, "expected": ["a", {"b": True}]},
+        {"input": "plain", "expected": "text"},
+    )
+    first, second, third = load_cases(path)
+    assert (first.input, first.expected, first.has_output) == ({"city": "Paris"}, 4, False)
+    assert (second.input, second.output, second.has_output) == (conversation, None, True)
+    assert second.expected == ["a", {"b": True}]
+    assert (third.input, third.expected) == ("plain", "text")
 
 
 def test_invalid_json_line_is_reported_with_its_number(tmp_path: Path) -> None:
@@ -143,9 +151,10 @@ def test_jsonl_line_that_is_not_an_object(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("record", "field", "reason"),
     [
-        ({"input": 3}, "input", "must be a string, not a number"),
+        ({"input": None}, "input", "must not be empty"),
         ({"input": "   "}, "input", "must not be empty"),
-        ({"input": "q", "output": ["a"]}, "output", "must be a string or null, not a list"),
+        ({"input": [{"role": "user"}]}, "input", "message 0: missing 'content'"),
+        ({"input": [{"role": "user", "content": "a"}, {"content": "b"}]}, "input", "message 1"),
         ({"input": "q", "context": {"a": 1}}, "context", "not an object"),
         ({"input": "q", "context": ["a", 2]}, "context", "a list holding non-strings"),
         ({"input": "q", "id": True}, "id", "must be a string or an integer, not a boolean"),
@@ -171,10 +180,10 @@ def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
 
 
 def test_json_item_errors_name_the_line_and_the_item(tmp_path: Path) -> None:
-    text = '[\n  {"input": "fine"},\n  {\n    "input": "q",\n    "expected": false\n  }\n]\n'
+    text = '[\n  {"input": "fine"},\n  {\n    "input": "q",\n    "context": false\n  }\n]\n'
     error = load_error(write(tmp_path, "qa.json", text))
-    assert (error.line, error.field) == (3, "expected")
-    assert str(error).endswith("must be a string or null, not a boolean (item 2)")
+    assert (error.line, error.field) == (3, "context")
+    assert str(error).endswith("must be a string or a list of strings, not a boolean (item 2)")
 
 
 def test_json_syntax_error_line(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from evaltrace import (
     Metric,
     SemanticSimilarity,
     evaluate_sync,
+    install_tracer_provider,
     write_html_report,
 )
 from evaltrace.cli._exit import EXIT_OK, EXIT_THRESHOLD
@@ -231,6 +232,7 @@ def cmd_demo(
     progress: bool,
 ) -> int:
     """``evaltrace demo``."""
+    install_tracer_provider()  # the CLI owns its process: every instrumentation traces into it
     run_demo(
         limit=limit,
         output=output,
@@ -242,7 +244,13 @@ def cmd_demo(
 
 
 def cmd_run(options: RunOptions) -> int:
-    """``evaltrace run DATASET``: everything is checked before the first model call."""
+    """``evaltrace run DATASET``: everything is checked before the first model call.
+
+    The CLI owns its process, so it installs the global tracer provider before
+    the task's module is imported: an application instrumented the way its
+    instrumentation's README says (no provider of its own) is traced too.
+    """
+    install_tracer_provider()
     metrics = build_metrics(options.metrics, judge=bool(options.judge or options.judge_base_url))
     minimums = parse_minimums(options.fail_under, [m.name for m in metrics])
     cases = load_cases(options.dataset, fields=options.fields)
@@ -301,7 +309,7 @@ def _write_report(result: EvaluationResult, path: Path) -> Path:
 
 
 def _require_outputs(cases: Sequence[Case]) -> None:
-    missing = [c.id or str(i) for i, c in enumerate(cases) if c.output is None]
+    missing = [c.id or str(i) for i, c in enumerate(cases) if not c.has_output]
     if missing:
         shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise ConfigurationError(

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evaltrace import CaseResult, EvaluationResult, LLMInteraction, Score, UsageSummary
+from evaltrace._values import one_line
 
 __all__ = [
     "WORST_CASES",
@@ -169,9 +170,9 @@ def case_table(
     for case in rows:
         table.add_row(
             clip(case.case_id, widths.id),
-            clip(case.case.input, widths.input),
-            clip(case.output, widths.output),
-            clip(case.case.expected, widths.expected),
+            clip(one_line(case.case.input), widths.input),
+            clip(one_line(case.output), widths.output),
+            clip(one_line(case.case.expected), widths.expected),
             *(_score_cell(case.score(name)) for name in metrics),
             clip(case.error_summary, widths.error),
         )

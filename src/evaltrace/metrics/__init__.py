@@ -2,7 +2,7 @@
 
 from evaltrace.metrics._parse import JudgeVerdict, parse_verdict
 from evaltrace.metrics._protocol import Metric, MetricContext
-from evaltrace.metrics.deterministic import Contains, ExactMatch, JSONValid, RegexMatch
+from evaltrace.metrics.deterministic import Contains, ExactMatch, JSONSubset, JSONValid, RegexMatch
 from evaltrace.metrics.judge import (
     AnswerRelevance,
     Correctness,
@@ -19,6 +19,7 @@ __all__ = [
     "Criteria",
     "ExactMatch",
     "Faithfulness",
+    "JSONSubset",
     "JSONValid",
     "JudgeMetric",
     "JudgeVerdict",

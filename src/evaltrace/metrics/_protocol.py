@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from evaltrace.providers import EmbeddingModel, Model
 from evaltrace.records import Case, Score
@@ -13,10 +13,13 @@ __all__ = ["Metric", "MetricContext"]
 
 @dataclass(frozen=True, slots=True)
 class MetricContext:
-    """Everything a metric may use to score one case."""
+    """Everything a metric may use to score one case.
+
+    ``output`` is the JSON value to score (``None``: the case has none).
+    """
 
     case: Case
-    output: str | None
+    output: Any
     judge: Model | None = None
     embedder: EmbeddingModel | None = None
 

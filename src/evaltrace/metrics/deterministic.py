@@ -1,15 +1,23 @@
-"""Metrics that need no model: exact match, containment, regular expressions, JSON validity."""
+"""Metrics that need no model: exact match, containment, regular expressions, JSON checks.
+
+Outputs and expected answers are JSON values. Two strings compare as text
+(whitespace-normalised, case-insensitive by default); anything else compares
+as canonical JSON (sorted keys, no spaces), after reading an output string
+that holds JSON (a model that replied with JSON text).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from evaltrace._values import canonical_json, parsed_json
 from evaltrace.metrics._protocol import MetricContext
 from evaltrace.records import Score
 
-__all__ = ["Contains", "ExactMatch", "JSONValid", "RegexMatch"]
+__all__ = ["Contains", "ExactMatch", "JSONSubset", "JSONValid", "RegexMatch"]
 
 
 def _verdict(metric: str, passed: bool, explanation: str) -> Score:
@@ -45,14 +53,19 @@ class ExactMatch:
         expected = context.case.expected
         if expected is None:
             return _missing(self.name, "expected answer")
-        output = context.output or ""
-        same = _normalise(output, self.case_sensitive, self.strip) == _normalise(
-            expected, self.case_sensitive, self.strip
-        )
+        output = context.output
+        if isinstance(expected, str) and (output is None or isinstance(output, str)):
+            same = _normalise(output or "", self.case_sensitive, self.strip) == _normalise(
+                expected, self.case_sensitive, self.strip
+            )
+            shown = repr(expected)
+        else:
+            same = canonical_json(parsed_json(output)) == canonical_json(expected)
+            shown = canonical_json(expected)
         return _verdict(
             self.name,
             same,
-            f"output {'equals' if same else 'differs from'} the expected answer {expected!r}",
+            f"output {'equals' if same else 'differs from'} the expected answer {shown}",
         )
 
 
@@ -70,9 +83,9 @@ class Contains:
         needle = self.substring if self.substring is not None else context.case.expected
         if needle is None:
             return _missing(self.name, "expected answer")
-        output = context.output or ""
-        found = _normalise(needle, self.case_sensitive, True) in _normalise(
-            output, self.case_sensitive, True
+        needle_text = needle if isinstance(needle, str) else canonical_json(needle)
+        found = _normalise(needle_text, self.case_sensitive, True) in _normalise(
+            _searchable(context.output), self.case_sensitive, True
         )
         return _verdict(
             self.name, found, f"{needle!r} {'found' if found else 'not found'} in the output"
@@ -93,7 +106,7 @@ class RegexMatch:
 
     async def score(self, context: MetricContext) -> Score:
         """1.0 when the pattern is found in the output."""
-        matched = re.search(self.pattern, context.output or "", self.flags) is not None
+        matched = re.search(self.pattern, _searchable(context.output), self.flags) is not None
         return _verdict(
             self.name,
             matched,
@@ -110,12 +123,86 @@ class JSONValid:
     purpose: str = "json_valid"
 
     async def score(self, context: MetricContext) -> Score:
-        """1.0 for valid JSON with the required keys."""
-        try:
-            value = json.loads(context.output or "")
-        except ValueError as exc:
-            return _verdict(self.name, False, f"not JSON: {exc}")
+        """1.0 for valid JSON with the required keys (a structured output is JSON already)."""
+        value = context.output
+        if isinstance(value, str) or value is None:
+            try:
+                value = json.loads(value or "")
+            except ValueError as exc:
+                return _verdict(self.name, False, f"not JSON: {exc}")
         missing = [k for k in self.required_keys if not isinstance(value, dict) or k not in value]
         if missing:
             return _verdict(self.name, False, f"JSON without keys {missing}")
         return _verdict(self.name, True, "valid JSON")
+
+
+@dataclass(frozen=True)
+class JSONSubset:
+    """Every field of ``expected`` is in the output, with the same value (recursively).
+
+    Objects: each expected key is present and its value matches (extra keys
+    in the output are fine). Lists: the same length, item by item. Numbers
+    compare as numbers (``1 == 1.0``), everything else exactly. An output
+    string holding JSON is read first. ``expected`` defaults to the case's.
+    """
+
+    expected: Any = None
+    name: str = "json_subset"
+    purpose: str = "json_subset"
+
+    async def score(self, context: MetricContext) -> Score:
+        """1.0 when the expected fields are all present with their values."""
+        expected = self.expected if self.expected is not None else context.case.expected
+        if expected is None:
+            return _missing(self.name, "expected answer")
+        mismatch = _first_mismatch(expected, parsed_json(context.output), "$")
+        if mismatch is None:
+            return _verdict(self.name, True, "every expected field is present with its value")
+        return _verdict(self.name, False, mismatch)
+
+
+def _first_mismatch(expected: Any, actual: Any, path: str) -> str | None:
+    """Where ``actual`` first fails to hold ``expected`` (a JSON path and why), or None."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"{path}: expected an object, got {_kind(actual)}"
+        for key, value in expected.items():
+            if key not in actual:
+                return f"{path}.{key}: missing"
+            found = _first_mismatch(value, actual[key], f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return f"{path}: expected a list of {len(expected)}, got {_kind(actual)}"
+        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+            found = _first_mismatch(want, got, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    if _same_scalar(expected, actual):
+        return None
+    return f"{path}: expected {canonical_json(expected)}, got {canonical_json(actual)}"
+
+
+def _same_scalar(expected: Any, actual: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    if isinstance(expected, numbers) and isinstance(actual, numbers):
+        return bool(expected == actual)
+    return type(expected) is type(actual) and expected == actual
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return "an object" if isinstance(value, dict) else canonical_json(value)
+
+
+def _searchable(output: Any) -> str:
+    """An output as the text a search looks in: a string as it is, other values as JSON."""
+    if output is None:
+        return ""
+    return output if isinstance(output, str) else canonical_json(output)

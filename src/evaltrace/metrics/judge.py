@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from evaltrace._values import as_text
 from evaltrace.exceptions import ConfigurationError, EvaltraceError, JudgeReplyError
 from evaltrace.metrics._parse import JUDGE_SCHEMA, parse_verdict
 from evaltrace.metrics._protocol import MetricContext
@@ -48,13 +50,16 @@ class JudgeMetric:
     temperature: float = 0.0
     max_tokens: int = 256
 
-    def missing(self, case: Case, output: str | None) -> str | None:
+    def missing(self, case: Case, output: Any) -> str | None:
         """What the case lacks for this metric, or None."""
         return "output" if output is None else None
 
-    def render(self, case: Case, output: str) -> str:
+    def render(self, case: Case, output: Any) -> str:
         """The user message the judge reads."""
-        return f"{self.rubric}\n\nQuestion:\n{case.input}\n\nAnswer to evaluate:\n{output}"
+        return (
+            f"{self.rubric}\n\nQuestion:\n{as_text(case.input)}"
+            f"\n\nAnswer to evaluate:\n{as_text(output)}"
+        )
 
     async def score(self, context: MetricContext) -> Score:
         """Ask the judge and turn its reply into a Score."""
@@ -114,17 +119,18 @@ class SemanticSimilarity(JudgeMetric):
         "contradictory."
     )
 
-    def missing(self, case: Case, output: str | None) -> str | None:
+    def missing(self, case: Case, output: Any) -> str | None:
         """Needs an output and an expected answer."""
         if output is None:
             return "output"
         return "expected answer" if case.expected is None else None
 
-    def render(self, case: Case, output: str) -> str:
+    def render(self, case: Case, output: Any) -> str:
         """Question, reference and answer."""
         return (
-            f"{self.rubric}\n\nQuestion:\n{case.input}\n\nReference answer:\n{case.expected}"
-            f"\n\nAnswer to evaluate:\n{output}"
+            f"{self.rubric}\n\nQuestion:\n{as_text(case.input)}"
+            f"\n\nReference answer:\n{as_text(case.expected)}"
+            f"\n\nAnswer to evaluate:\n{as_text(output)}"
         )
 
     async def score(self, context: MetricContext) -> Score:
@@ -142,7 +148,7 @@ class SemanticSimilarity(JudgeMetric):
         assert context.output is not None and context.case.expected is not None
         try:
             result = await embedder.embed(
-                [context.output, context.case.expected], purpose=self.purpose
+                [as_text(context.output), as_text(context.case.expected)], purpose=self.purpose
             )
         except EvaltraceError as error:
             return Score.unscored(self.name, error)
@@ -172,11 +178,13 @@ class Correctness(JudgeMetric):
         "correct, 0 means wrong."
     )
 
-    def render(self, case: Case, output: str) -> str:
+    def render(self, case: Case, output: Any) -> str:
         """Question, optional reference, answer."""
-        reference = f"\n\nReference answer:\n{case.expected}" if case.expected else ""
+        expected = as_text(case.expected)
+        reference = f"\n\nReference answer:\n{expected}" if expected else ""
         return (
-            f"{self.rubric}\n\nQuestion:\n{case.input}{reference}\n\nAnswer to evaluate:\n{output}"
+            f"{self.rubric}\n\nQuestion:\n{as_text(case.input)}{reference}"
+            f"\n\nAnswer to evaluate:\n{as_text(output)}"
         )
 
 
@@ -191,17 +199,17 @@ class Faithfulness(JudgeMetric):
         "fully supported, 0 means the answer contradicts or invents facts not in the context."
     )
 
-    def missing(self, case: Case, output: str | None) -> str | None:
+    def missing(self, case: Case, output: Any) -> str | None:
         """Needs an output and a context."""
         if output is None:
             return "output"
         return "context" if case.context is None else None
 
-    def render(self, case: Case, output: str) -> str:
+    def render(self, case: Case, output: Any) -> str:
         """Context, question, answer."""
         return (
-            f"{self.rubric}\n\nContext:\n{case.context_text}\n\nQuestion:\n{case.input}"
-            f"\n\nAnswer to evaluate:\n{output}"
+            f"{self.rubric}\n\nContext:\n{case.context_text}\n\nQuestion:\n{as_text(case.input)}"
+            f"\n\nAnswer to evaluate:\n{as_text(output)}"
         )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from evaltrace._values import as_text
 from evaltrace.records import CaseResult, LLMInteraction
 from evaltrace.results import EvaluationResult, UsageSummary
 
@@ -151,10 +152,10 @@ def _case(case: CaseResult, positions: _Positions) -> _Json:
     refs = [positions.find(call) for call in case.interactions]
     return {
         "case_id": case.case_id,
-        "input": case.case.input,
+        "input": _shown(case.case.input),
         "context": case.case.context_text,
-        "expected": case.case.expected,
-        "output": case.output,
+        "expected": _shown(case.case.expected),
+        "output": _shown(case.output),
         "error": case.error,
         "error_summary": case.error_summary,
         "duration": case.duration,
@@ -208,3 +209,8 @@ def finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [finite(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
     return value
+
+
+def _shown(value: Any) -> str | None:
+    """A case's value as the report shows it: text, readable JSON, or None when absent."""
+    return None if value is None else as_text(value)

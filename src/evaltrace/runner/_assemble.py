@@ -42,6 +42,8 @@ class Assembler:
         self.on_case = on_case
         self._cases: dict[tuple[int, int], CaseResult] = {}
         self._unrecorded_calls = 0
+        #: What the result should warn of (found when the run opened).
+        self.warnings: list[str] = []
         #: The run's result once ``finish`` has run (partial if the run was cut short).
         self.result: EvaluationResult | None = None
 
@@ -82,6 +84,7 @@ class Assembler:
             dropped_spans=telemetry.dropped_spans,
             unrecorded_calls=self._unrecorded_calls + rest.unrecorded_calls,
             trace_url=url.format(trace_id=trace_id) if url and telemetry.exports else None,
+            warnings=self.warnings,
         )
         self.result = result
         if self.writer is not None:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, Status, StatusCode
@@ -109,13 +110,12 @@ async def run_case(job: CaseJob, env: CaseEnvironment) -> CaseOutcome:
     return CaseOutcome(result, job.position, taken.unrecorded_calls)
 
 
-async def _produce_output(
-    env: CaseEnvironment, case: Case, span: Span
-) -> tuple[str | None, str | None]:
-    if case.output is not None or env.task is None:
+async def _produce_output(env: CaseEnvironment, case: Case, span: Span) -> tuple[Any, str | None]:
+    """The case's output (given, or the task's) and the task's error, if it failed."""
+    if case.has_output or env.task is None:
         return case.output, None
     try:
-        return await env.task(case.input), None
+        return await env.task(case), None
     except Exception as exc:  # the system under test failing is a result, not a crash
         span.record_exception(exc)
         _log.warning(
@@ -175,7 +175,7 @@ def _evaluation(score: Score) -> Evaluation:
 
 def _evaluated_call(calls: Sequence[LLMInteraction], case: Case) -> EvaluatedCall | None:
     """The model call the scores evaluate: the task's, when the task was one model call."""
-    if case.output is not None:
+    if case.has_output:
         return None
     task_calls = [c for c in calls if c.purpose == "task"]
     if len(task_calls) != 1:

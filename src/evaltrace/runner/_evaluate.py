@@ -35,6 +35,7 @@ from evaltrace.runner._plan import RunPlan, normalise_cases
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import telemetry_for_run, use_telemetry
 from evaltrace.tracing._threads import thread_context_propagation
+from evaltrace.tracing._untraced import untraced_instrumentation_warning
 
 __all__ = ["evaluate", "evaluate_sync"]
 
@@ -183,6 +184,10 @@ class _Run:
             meter_provider=meter_provider,
             logger_provider=logger_provider,
         )
+        if tracer_provider is None:
+            warning = untraced_instrumentation_warning()
+            if warning is not None:
+                self.assembler.warnings.append(warning)
         sink = telemetry.collector.open_run(plan.run_id)
         owned.callback(telemetry.collector.close_run, plan.run_id)
         return CaseEnvironment(

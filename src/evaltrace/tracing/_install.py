@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import weakref
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
@@ -10,7 +11,13 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from evaltrace.tracing._batch import BoundedBatchSpanProcessor
 from evaltrace.tracing.export import build_resource, build_span_exporters
 
-__all__ = ["install_tracer_provider"]
+__all__ = ["install_tracer_provider", "installed_exporters"]
+
+#: The exporting processors of the providers ``install_tracer_provider`` made,
+#: so a run through one can count what they dropped.
+_exporters: weakref.WeakKeyDictionary[SdkTracerProvider, list[BoundedBatchSpanProcessor]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def install_tracer_provider(service_name: str | None = None) -> SdkTracerProvider:
@@ -30,8 +37,15 @@ def install_tracer_provider(service_name: str | None = None) -> SdkTracerProvide
     if service_name:
         resource = resource.merge(type(resource).create({"service.name": service_name}))
     provider = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
-    for exporter in build_span_exporters():
-        provider.add_span_processor(BoundedBatchSpanProcessor(exporter))
+    processors = [BoundedBatchSpanProcessor(e) for e in build_span_exporters()]
+    for processor in processors:
+        provider.add_span_processor(processor)
+    _exporters[provider] = processors
     atexit.register(provider.shutdown)
     trace.set_tracer_provider(provider)
     return provider
+
+
+def installed_exporters(provider: SdkTracerProvider) -> list[BoundedBatchSpanProcessor] | None:
+    """The exporting processors of a provider ``install_tracer_provider`` made; None for others."""
+    return _exporters.get(provider)

@@ -21,6 +21,7 @@ from evaltrace.exceptions import ConfigurationError
 from evaltrace.tracing._batch import BoundedBatchSpanProcessor
 from evaltrace.tracing._call import CallRequest, CallSpan
 from evaltrace.tracing._content import CAPTURE_CONTENT_ENV, content_mode
+from evaltrace.tracing._install import installed_exporters
 from evaltrace.tracing._kind import InternalKindTracerProvider
 from evaltrace.tracing._sampling import RecordingTracerProvider
 from evaltrace.tracing._span import CallTracer, OwnCall
@@ -70,6 +71,7 @@ class Telemetry:
         owned: bool,
         exporters: list[BoundedBatchSpanProcessor] | None = None,
         logger_provider: _logs.LoggerProvider = _NO_LOGGERS,
+        installed: bool = False,
     ) -> None:
         from evaltrace._version import __version__
 
@@ -79,6 +81,7 @@ class Telemetry:
         self.logger_provider = logger_provider
         self.events = logger_provider.get_logger(_SCOPE, __version__)
         self.owned = owned
+        self._installed = installed  # made by install_tracer_provider: its exporters are known
         self._exporters = exporters or []
         self._handlers: dict[_HandlerKey, TelemetryHandler] = {}
         self._calls: dict[bool, CallTracer | None] = {}
@@ -89,8 +92,11 @@ class Telemetry:
 
     @property
     def exports(self) -> bool:
-        """True when spans leave the process (our exporters, or the application's provider)."""
-        return bool(self._exporters) or not self.owned
+        """True when spans leave the process (our exporters, or the application's provider).
+
+        A provider made by ``install_tracer_provider`` exports when it has exporters.
+        """
+        return bool(self._exporters) or (not self.owned and not self._installed)
 
     @property
     def dropped_spans(self) -> int:
@@ -230,8 +236,15 @@ def telemetry_for_run(
     if isinstance(provider, SdkTracerProvider):
         meter = meter_provider if meter_provider is not None else _default_meter_provider()
         loggers = logger_provider if logger_provider is not None else _default_logger_provider()
+        installed = installed_exporters(provider)
         return Telemetry(
-            provider, _collector_on(provider), meter, owned=False, logger_provider=loggers
+            provider,
+            _collector_on(provider),
+            meter,
+            owned=False,
+            exporters=installed or [],
+            logger_provider=loggers,
+            installed=installed is not None,
         )
     if tracer_provider is not None:
         raise ConfigurationError(

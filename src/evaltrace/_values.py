@@ -1,0 +1,82 @@
+"""A case's values as text, in one place: judge prompts, tables, the report and metrics.
+
+A case's ``input``, ``output`` and ``expected`` are JSON values: a string, a
+number, a boolean, null, an object or an array. A conversation is a list of
+``{"role": ..., "content": ...}`` messages.
+
+* ``as_text`` is what a person (or a judge) reads: a string as it is, a
+  conversation as ``role: content`` blocks, anything else as indented JSON.
+* ``canonical_json`` is what equality compares: sorted keys, no spaces, so
+  two values that are equal as JSON have the same text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "as_text",
+    "canonical_json",
+    "conversation",
+    "is_conversation",
+    "one_line",
+    "parsed_json",
+]
+
+
+def as_text(value: Any) -> str:
+    """The value as a person reads it (``""`` for null)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    messages = conversation(value)
+    if messages is not None:
+        return "\n\n".join(f"{role}: {as_text(content)}" for role, content in messages)
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def one_line(value: Any) -> str | None:
+    """The value on one line, for a table cell (None for null: the cell shows it as absent)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    messages = conversation(value)
+    if messages is not None:
+        return " | ".join(f"{role}: {one_line(content) or ''}" for role, content in messages)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def canonical_json(value: Any) -> str:
+    """The value as compact JSON with sorted keys: equal JSON values, equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def is_conversation(value: Any) -> bool:
+    """True for a non-empty list of ``{role, content}`` messages."""
+    return conversation(value) is not None
+
+
+def conversation(value: Any) -> list[tuple[str, Any]] | None:
+    """``(role, content)`` per message when ``value`` is a conversation, else None."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        return None
+    messages: list[tuple[str, Any]] = []
+    for item in value:
+        if not isinstance(item, Mapping) or not isinstance(item.get("role"), str):
+            return None
+        messages.append((item["role"], item.get("content")))
+    return messages
+
+
+def parsed_json(value: Any) -> Any:
+    """A string that holds JSON, parsed (a model's reply of JSON text); other values as they are."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
