@@ -66,7 +66,7 @@ async def test_instrumented_application_calls_are_task_interactions(
     for case in result.cases:
         (call,) = case.interactions
         assert call.purpose == "task" and call.case_id == case.case_id
-        assert (call.input_tokens, call.output_tokens) == usage_by_question[case.case.input]
+        assert (call.input_tokens, call.output_tokens) == usage_by_question[str(case.case.input)]
         assert call.input_tokens is not None and call.output_tokens is not None
         assert call.input_tokens > 0 and call.output_tokens > 0
         assert call.provider == "openai"

@@ -118,7 +118,7 @@ async def test_gemma_task_and_embedding_judge_are_spans_and_interactions(
         assert score.error is None and score.value is not None and 0 <= score.value <= 1
         assert {i.purpose for i in case.interactions} == {"task", "semantic_evaluation"}
     outputs = {c.case_id: c.output for c in result.cases}
-    assert "Paris" in (outputs["q0"] or "")
+    assert "Paris" in str(outputs["q0"] or "")
     assert result.totals.cost_usd == 0.0
 
 

@@ -174,7 +174,7 @@ def test_collector_restarted_mid_run_receives_the_spans_ended_after(
     try:
         result = run_evaluation(f"restart-{protocol.split('/')[0]}", cases=10, task=task)
         assert result.complete and len(result.interactions) == 10  # 10 judge calls
-        after = [c for c in result.cases if int(c.case.input.rsplit(" ", 1)[1]) >= 6]
+        after = [c for c in result.cases if int(str(c.case.input).rsplit(" ", 1)[1]) >= 6]
         wanted = {i.span_id for c in after for i in c.interactions}
         got = second[0].wait_for_spans(
             lambda spans: wanted <= {s.span_id for s in spans}, timeout=90

@@ -262,7 +262,7 @@ def test_demo_questions_are_not_among_the_local_models_few_shot_examples() -> No
     from evaltrace.providers.local import DEFAULT_EXAMPLES
 
     shown = {question.casefold() for question, _ in DEFAULT_EXAMPLES}
-    assert not [c.input for c in demo_cases() if c.input.casefold() in shown]
+    assert not [c.input for c in demo_cases() if str(c.input).casefold() in shown]
 
 
 # --- other names for the case fields (fields=) -----------------------------------------

@@ -45,7 +45,7 @@ async def test_concurrent_runs_with_different_providers_do_not_cross_talk(
         for case in result.cases:
             assert len(case.interactions) == 2
             assert {i.case_id for i in case.interactions} == {case.case_id}
-            assert all(case.case.input in i.prompt for i in case.interactions)
+            assert all(str(case.case.input) in i.prompt for i in case.interactions)
     assert alpha.trace_id == beta.trace_id  # same application trace
     assert {i.span_id for i in alpha.interactions}.isdisjoint(i.span_id for i in beta.interactions)
 
