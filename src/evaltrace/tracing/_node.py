@@ -120,7 +120,7 @@ class SpanNode(Queryable["SpanNode"]):
 
     @property
     def operation(self) -> str | None:
-        """The GenAI operation in whatever convention the span uses (``conventions.operation_of``)."""
+        """The GenAI operation, in whatever convention the span spells it (``operation_of``)."""
         return self._operation
 
     @property

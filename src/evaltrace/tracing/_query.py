@@ -130,7 +130,6 @@ def matches(node: QueryNode, query: SpanQuery) -> bool:
 
 def _own(node: QueryNode, query: SpanQuery) -> bool:
     """The conditions on the span itself: cheap, checked first."""
-    get = query.get
     if "operation" in query and node.operation != query["operation"]:
         return False
     name = node.name
@@ -142,8 +141,10 @@ def _own(node: QueryNode, query: SpanQuery) -> bool:
         return False
     if "attributes" in query and not _has_attributes(node.attributes, query["attributes"]):
         return False
-    if any(key not in node.attributes for key in get("has_attribute_keys", ())):
-        return False
+    if "has_attribute_keys" in query:
+        attributes = node.attributes
+        if any(key not in attributes for key in query["has_attribute_keys"]):
+            return False
     if "min_duration" in query and node.duration < query["min_duration"]:
         return False
     if "max_duration" in query and node.duration > query["max_duration"]:

@@ -213,7 +213,9 @@ def merge_nested(outer: ToolCall, inner: ToolCall) -> ToolCall:
     return outer.model_copy(update=update) if update else outer
 
 
-def join_tool_calls(executed: Sequence[TimedCall], requested: Sequence[TimedCall]) -> list[TimedCall]:
+def join_tool_calls(
+    executed: Sequence[TimedCall], requested: Sequence[TimedCall]
+) -> list[TimedCall]:
     """The case's tool calls: what the tool spans say, and requests no tool span ran.
 
     Tool spans are the authority. Each is matched to the model's request for it:

@@ -227,9 +227,7 @@ def _is_agent(node: SpanNode) -> bool:
         return not any(a.agent_name == node.agent_name for a in above)
     if above:
         return False
-    return not any(
-        d.operation == _AGENT and d.agent_name_recorded for d in node.descendants()
-    )
+    return not any(d.operation == _AGENT and d.agent_name_recorded for d in node.descendants())
 
 
 def _same(outer: ToolCall | None, inner: ToolCall) -> bool:
