@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any, Generic, Protocol, Self, TypeVar, Unpack
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from evaltrace.exceptions import ConfigurationError
@@ -28,6 +28,7 @@ from evaltrace.exceptions import ConfigurationError
 __all__ = ["Conditions", "QueryNode", "Queryable", "SpanQuery", "matches", "validate_query"]
 
 
+@with_config(ConfigDict(extra="forbid"))
 class SpanQuery(TypedDict, total=False):
     """Conditions a span must all meet (an empty query matches every span).
 
@@ -41,8 +42,6 @@ class SpanQuery(TypedDict, total=False):
     ``and_``: every sub-query holds; ``or_``: at least one; ``not_``: it does not.
     ``some_child`` / ``some_descendant`` / ``some_ancestor``: a relative matches.
     """
-
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
     operation: str
     name: str
@@ -110,12 +109,11 @@ def _check_patterns(query: SpanQuery) -> None:
             _regex(pattern)
         except re.error as error:
             raise ConfigurationError(f"name_matches {pattern!r}: {error}") from None
-    for key in ("not_", "some_child", "some_descendant", "some_ancestor"):
-        sub = query.get(key)
+    subs = [query.get("not_"), query.get("some_child"), query.get("some_descendant")]
+    subs += [query.get("some_ancestor"), *query.get("and_", ()), *query.get("or_", ())]
+    for sub in subs:
         if sub is not None:
-            _check_patterns(sub)  # type: ignore[arg-type]
-    for sub in (*query.get("and_", ()), *query.get("or_", ())):
-        _check_patterns(sub)
+            _check_patterns(sub)
 
 
 @cache
