@@ -285,6 +285,8 @@ def test_spans_roots_and_relatives(shop: CaseTrace) -> None:
     assert http.start_time < http.end_time and http.duration == pytest.approx(0.0005)
     assert http.start_time.tzinfo is UTC
     assert shop.get("not hex") is None and shop.get(99) is None
+    with pytest.raises(TypeError):
+        http.attributes["http.method"] = "POST"  # type: ignore[index]
 
 
 def test_find_by_each_condition(shop: CaseTrace) -> None:
@@ -510,6 +512,18 @@ def test_agents_nested_duplicates_count_once() -> None:
 
 
 # -- the trajectory as text ------------------------------------------------------------
+
+
+def test_the_trajectory_shows_failures(shop: CaseTrace) -> None:
+    steps = shop.trajectory()
+    assert [(s.kind, s.name) for s in steps] == [
+        ("agent", "shopper"),
+        ("model", "gpt-4o"),
+        ("tool", "search"),
+        ("tool", "pay"),
+    ]
+    assert steps[1].tokens == 12 and steps[3].error == "card declined" and steps[3].duration > 0
+    assert shop.render().splitlines()[3] == "4. tool pay() ERROR card declined"
 
 
 def test_render_cuts_long_values_and_keeps_the_budget() -> None:
