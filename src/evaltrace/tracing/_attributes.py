@@ -14,6 +14,7 @@ from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import server_attributes as _server
 
 __all__ = [
+    "AGENT_NAME",
     "CASE_ID",
     "CASE_INDEX",
     "CONVERSATION_ID",
@@ -26,7 +27,15 @@ __all__ = [
     "EVALUATION_SCORE_VALUE",
     "INFERENCE_OPERATIONS",
     "INPUT_MESSAGES",
+    "LEGACY_REQUEST_TYPE",
     "METRIC_NAME",
+    "OI_AGENT_NAME",
+    "OI_INPUT_MIME_TYPE",
+    "OI_INPUT_VALUE",
+    "OI_OUTPUT_VALUE",
+    "OI_SPAN_KIND",
+    "OI_TOOL_NAME",
+    "OI_TOOL_PARAMETERS",
     "OPERATION_NAME",
     "OUTPUT_MESSAGES",
     "OUTPUT_TYPE",
@@ -52,6 +61,14 @@ __all__ = [
     "SYSTEM",
     "SYSTEM_INSTRUCTIONS",
     "TOKEN_TYPE",
+    "TOOL_CALL_ARGUMENTS",
+    "TOOL_CALL_ID",
+    "TOOL_CALL_RESULT",
+    "TOOL_NAME",
+    "TRACELOOP_ENTITY_INPUT",
+    "TRACELOOP_ENTITY_NAME",
+    "TRACELOOP_ENTITY_OUTPUT",
+    "TRACELOOP_SPAN_KIND",
     "TRIAL",
     "USAGE_CACHE_READ_INPUT_TOKENS",
     "USAGE_INPUT_TOKENS",
@@ -95,6 +112,29 @@ EVALUATION_EVENT: Final = "gen_ai.evaluation.result"
 SERVER_ADDRESS: Final = _server.SERVER_ADDRESS
 SERVER_PORT: Final = _server.SERVER_PORT
 ERROR_TYPE: Final = _error.ERROR_TYPE
+# Agents and tools (GenAI semantic conventions).
+AGENT_NAME: Final = _gen_ai.GEN_AI_AGENT_NAME
+TOOL_NAME: Final = _gen_ai.GEN_AI_TOOL_NAME
+TOOL_CALL_ID: Final = _gen_ai.GEN_AI_TOOL_CALL_ID
+TOOL_CALL_ARGUMENTS: Final = _gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS
+TOOL_CALL_RESULT: Final = _gen_ai.GEN_AI_TOOL_CALL_RESULT
+#: The operation of an older GenAI span (OpenLLMetry): ``chat``, ``completion``, ``embedding``.
+LEGACY_REQUEST_TYPE: Final = "llm.request.type"
+
+# OpenInference (Arize Phoenix's instrumentations): not semconv, read only.
+OI_SPAN_KIND: Final = "openinference.span.kind"
+OI_INPUT_VALUE: Final = "input.value"
+OI_INPUT_MIME_TYPE: Final = "input.mime_type"
+OI_OUTPUT_VALUE: Final = "output.value"
+OI_TOOL_NAME: Final = "tool.name"
+OI_TOOL_PARAMETERS: Final = "tool.parameters"
+OI_AGENT_NAME: Final = "agent.name"
+
+# OpenLLMetry (Traceloop) spellings besides gen_ai.*: read only.
+TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
+TRACELOOP_ENTITY_NAME: Final = "traceloop.entity.name"
+TRACELOOP_ENTITY_INPUT: Final = "traceloop.entity.input"
+TRACELOOP_ENTITY_OUTPUT: Final = "traceloop.entity.output"
 
 #: Operations that are one model call (an interaction), as opposed to agent,
 #: workflow or tool spans that merely contain calls.

@@ -18,7 +18,15 @@ from typing import Any
 from evaltrace.records import Message, ToolCall
 from evaltrace.tracing import _attributes as attr
 
-__all__ = ["CallFields", "is_inference", "parse_json_value", "read_call", "readable_tool_call"]
+__all__ = [
+    "CallFields",
+    "agent_name_of",
+    "is_inference",
+    "operation_of",
+    "parse_json_value",
+    "read_call",
+    "readable_tool_call",
+]
 
 Attributes = Mapping[str, Any]
 
@@ -27,7 +35,7 @@ _LEGACY_PROMPT_PREFIX = "gen_ai.prompt."
 _LEGACY_COMPLETION_PREFIX = "gen_ai.completion."
 _LEGACY_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"
 _LEGACY_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
-_LEGACY_REQUEST_TYPE = "llm.request.type"
+_LEGACY_REQUEST_TYPE = attr.LEGACY_REQUEST_TYPE
 _LEGACY_MESSAGE_EVENTS = {
     "gen_ai.system.message": "system",
     "gen_ai.user.message": "user",
@@ -41,7 +49,7 @@ _LEGACY_CONTENT_EVENTS = {
 }
 
 # OpenInference.
-_OI_SPAN_KIND = "openinference.span.kind"
+_OI_SPAN_KIND = attr.OI_SPAN_KIND
 _OI_INFERENCE_KINDS = frozenset({"LLM", "EMBEDDING"})
 _OI_MODEL = "llm.model_name"
 _OI_PROVIDER = "llm.provider"
@@ -50,8 +58,8 @@ _OI_PROMPT_TOKENS = "llm.token_count.prompt"
 _OI_COMPLETION_TOKENS = "llm.token_count.completion"
 _OI_INPUT_MESSAGES = "llm.input_messages."
 _OI_OUTPUT_MESSAGES = "llm.output_messages."
-_OI_INPUT_VALUE = "input.value"
-_OI_OUTPUT_VALUE = "output.value"
+_OI_INPUT_VALUE = attr.OI_INPUT_VALUE
+_OI_OUTPUT_VALUE = attr.OI_OUTPUT_VALUE
 _OI_EMBEDDING_MODEL = "embedding.model_name"
 
 
@@ -88,6 +96,60 @@ def is_inference(attributes: Attributes) -> bool:
         return attributes.get(_OI_SPAN_KIND) in _OI_INFERENCE_KINDS
     has_system = attr.SYSTEM in attributes or attr.PROVIDER_NAME in attributes
     return has_system and attr.REQUEST_MODEL in attributes
+
+
+#: The GenAI operation each OpenInference span kind stands for.
+_OI_OPERATIONS = {
+    "LLM": "chat",
+    "EMBEDDING": "embeddings",
+    "TOOL": "execute_tool",
+    "AGENT": "invoke_agent",
+    "RETRIEVER": "retrieval",
+    "CHAIN": "workflow",
+    "RERANKER": "rerank",
+    "GUARDRAIL": "guardrail",
+    "EVALUATOR": "evaluation",
+}
+#: OpenLLMetry's ``traceloop.span.kind`` and ``llm.request.type``, as GenAI operations.
+_TRACELOOP_OPERATIONS = {
+    "tool": "execute_tool",
+    "agent": "invoke_agent",
+    "workflow": "workflow",
+    "task": "execute_task",
+}
+_LEGACY_OPERATIONS = {"completion": "text_completion", "embedding": "embeddings"}
+
+
+def operation_of(attributes: Attributes) -> str | None:
+    """The GenAI operation of any span (``chat``, ``execute_tool``, ``invoke_agent``...).
+
+    ``gen_ai.operation.name`` first; then OpenInference's span kind (LLM is
+    ``chat``, TOOL ``execute_tool``, AGENT ``invoke_agent``, RETRIEVER
+    ``retrieval``, EMBEDDING ``embeddings``, CHAIN ``workflow``; others in
+    lower case); then OpenLLMetry's ``traceloop.span.kind`` and
+    ``llm.request.type``. None for a span that names no operation.
+    """
+    operation = attributes.get(attr.OPERATION_NAME)
+    if operation is not None:
+        return str(operation)
+    kind = attributes.get(_OI_SPAN_KIND)
+    if kind is not None:
+        return _OI_OPERATIONS.get(str(kind).upper(), str(kind).lower())
+    traceloop = attributes.get(attr.TRACELOOP_SPAN_KIND)
+    if traceloop is not None:
+        return _TRACELOOP_OPERATIONS.get(str(traceloop), str(traceloop))
+    request_type = attributes.get(_LEGACY_REQUEST_TYPE)
+    if request_type is not None:
+        return _LEGACY_OPERATIONS.get(str(request_type), str(request_type))
+    return "chat" if is_inference(attributes) else None
+
+
+def agent_name_of(attributes: Attributes) -> str | None:
+    """The agent a span names: ``gen_ai.agent.name`` or OpenInference's ``agent.name``."""
+    name = attributes.get(attr.AGENT_NAME)
+    if name is None:
+        name = attributes.get(attr.OI_AGENT_NAME)
+    return None if name is None else str(name)
 
 
 def read_call(
