@@ -123,7 +123,8 @@ async def test_a_tool_calling_conversation_with_a_real_server(
     assert (first.finish_reasons, second.finish_reasons) == (["tool_calls"], ["stop"])
     assert (first.response_id, second.response_id) == ("chatcmpl-scripted-0", "chatcmpl-scripted-1")
     assert second.tool_calls == () and second.response == ANSWER
-    assert invocation.result in second.prompt
+    assert 'assistant: tool_call: get_weather({"city": "Paris"})' in second.prompt
+    assert second.prompt.endswith(f"tool: {invocation.result}")
     assert {(i.server_address, i.server_port) for i in result.interactions} == {
         ("127.0.0.1", server.port)
     }

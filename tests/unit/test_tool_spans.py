@@ -87,7 +87,11 @@ def _check_interactions(result: EvaluationResult) -> None:
     assert first.reasoning == "The tool knows."
     assert (first.finish_reasons, second.finish_reasons) == (["tool_calls"], ["stop"])
     assert second.tool_calls == () and second.response == ANSWER
-    assert TOOL_RESULT in second.prompt
+    assert second.prompt == (
+        f"user: {QUESTION}\n\n"
+        'assistant: tool_call: get_weather({"city": "Paris"})\n\n'
+        f"tool: {TOOL_RESULT}"
+    )
 
 
 def _spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
