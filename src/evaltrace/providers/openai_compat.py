@@ -125,7 +125,12 @@ class OpenAIProvider:
     def _request(self, messages: Sequence[Message], params: GenerationParams) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.model,
-            "messages": [_message(m) for m in messages],
+            "messages": [
+                _message(m)
+                if m.tool_calls or m.tool_call_id is not None
+                else {"role": m.role, "content": m.content}  # most messages: inline, cheaper
+                for m in messages
+            ],
         }
         optional = {
             "temperature": params.temperature,
@@ -249,8 +254,6 @@ def _completion(body: Any) -> Completion:
 def _message(message: Message) -> dict[str, Any]:
     """A message as the API takes it, with its tool calls or the id of the call it answers."""
     sent: dict[str, Any] = {"role": message.role, "content": message.content}
-    if not message.tool_calls and message.tool_call_id is None:
-        return sent
     if message.tool_calls:
         sent["content"] = message.content or None
         sent["tool_calls"] = [
