@@ -8,6 +8,7 @@ readable in the response.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -171,3 +172,25 @@ async def test_scripted_provider_passes_tool_calls_through(tracer_provider: Trac
     completion = await Model(provider).complete(QUESTION, params=params)
     assert completion.tool_calls == (PARIS,) and completion.finish_reason == "tool_calls"
     assert provider.params[0].tools == (WEATHER,)
+
+
+class _NoStream:
+    """A provider without ``stream``: ``Model.stream`` answers with its one completion."""
+
+    name, model, operation, in_process = "plain", "p", "chat", True
+    server_address: str | None = None
+    server_port: int | None = None
+
+    async def complete(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        return Completion(text="", finish_reason="tool_calls", tool_calls=(PARIS,), reasoning="r")
+
+    async def aclose(self) -> None: ...
+
+
+async def test_a_provider_that_cannot_stream_streams_its_tool_calls_too(
+    tracer_provider: TracerProvider,
+) -> None:
+    async with Model(_NoStream()).stream(QUESTION) as stream:
+        assert [text async for text in stream] == []
+    assert stream.completion is not None
+    assert stream.completion.tool_calls == (PARIS,) and stream.completion.reasoning == "r"

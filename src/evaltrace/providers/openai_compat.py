@@ -337,10 +337,11 @@ def _stream_chunk(chunk: Any, tool_calls: StreamedToolCalls) -> StreamChunk:
     """One streamed chunk; tool call pieces are kept until the finish reason comes."""
     choice = chunk.choices[0] if getattr(chunk, "choices", None) else None
     delta = getattr(choice, "delta", None)
-    for piece in getattr(delta, "tool_calls", None) or ():
+    for position, piece in enumerate(getattr(delta, "tool_calls", None) or ()):
         function = getattr(piece, "function", None)
+        index = getattr(piece, "index", None)
         tool_calls.add(
-            piece.index,
+            index if isinstance(index, int) else position,
             call_id=getattr(piece, "id", None),
             name=getattr(function, "name", None),
             arguments=getattr(function, "arguments", None),
