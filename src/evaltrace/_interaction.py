@@ -45,12 +45,19 @@ _ZERO = timedelta(0)
 
 
 class Message(BaseModel):
-    """One chat message sent to or received from a model."""
+    """One chat message sent to or received from a model.
+
+    ``tool_calls`` are the tools an assistant turn asked to call;
+    ``tool_call_id`` ties a ``tool`` message (a tool's result, its ``content``)
+    to the call it answers.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
 
 class ToolCall(BaseModel):

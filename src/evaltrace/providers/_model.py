@@ -124,6 +124,8 @@ class Model:
                 response_model=completion.response_model,
                 response_id=completion.response_id,
                 finish_reason=completion.finish_reason,
+                tool_calls=completion.tool_calls,
+                reasoning=completion.reasoning or "",
             )
 
     async def aclose(self) -> None:

@@ -116,7 +116,11 @@ class Provider(_Endpoint, Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StreamChunk:
-    """One piece of a streamed reply: text, and usage or finish reason when the API sends them."""
+    """One piece of a streamed reply: text, and usage or finish reason when the API sends them.
+
+    ``tool_calls`` are tool calls complete in this chunk (a provider assembles
+    each from its streamed pieces); ``reasoning`` a piece of reasoning text.
+    """
 
     text: str = ""
     input_tokens: int | None = None
@@ -124,6 +128,8 @@ class StreamChunk:
     response_model: str | None = None
     response_id: str | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: str = ""
 
 
 @runtime_checkable

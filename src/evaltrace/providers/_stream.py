@@ -8,6 +8,7 @@ from typing import Any
 
 from evaltrace.exceptions import ProviderError
 from evaltrace.providers._protocol import Completion, StreamChunk
+from evaltrace.records import ToolCall
 from evaltrace.tracing._call import CallSpan
 
 __all__ = ["INTERRUPTED", "TracedStream"]
@@ -31,12 +32,17 @@ class TracedStream:
     the span and its interaction then hold the partial output with finish
     reason ``"error"``. A stream that breaks ends its span with ERROR status and
     the partial output, and raises ``ProviderError``.
+
+    Only text is yielded; the tool calls the model asked for and its reasoning
+    are in ``completion`` (``tool_calls``, ``reasoning``) once the stream ends.
     """
 
     def __init__(self, call: CallSpan, chunks: AsyncIterator[StreamChunk]) -> None:
         self._call = call
         self._chunks = chunks
         self._parts: list[str] = []
+        self._reasoning: list[str] = []
+        self._tool_calls: list[ToolCall] = []
         self._usage: dict[str, Any] = {}
         self._finished = False
         self.completion: Completion | None = None
@@ -94,6 +100,10 @@ class TracedStream:
         return "".join(self._parts)
 
     def _absorb(self, chunk: StreamChunk) -> None:
+        if chunk.tool_calls:
+            self._tool_calls += chunk.tool_calls
+        if chunk.reasoning:
+            self._reasoning.append(chunk.reasoning)
         for name in (
             "input_tokens",
             "output_tokens",
@@ -114,6 +124,8 @@ class TracedStream:
             response_model=usage.get("response_model"),
             response_id=usage.get("response_id"),
             finish_reason=finish_reason,
+            tool_calls=tuple(self._tool_calls),
+            reasoning="".join(self._reasoning) or None,
         )
         return self.completion
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from evaltrace.exceptions import ConfigurationError, ProviderError
@@ -11,7 +11,9 @@ from evaltrace.providers._http import server_of
 from evaltrace.providers._lazy import require
 from evaltrace.providers._protocol import Completion, GenerationParams, StreamChunk
 from evaltrace.providers._redact import redact
-from evaltrace.records import Message
+from evaltrace.providers._tools import FunctionTool, StreamedToolCalls, arguments_json
+from evaltrace.records import Message, ToolCall
+from evaltrace.tracing._conventions import parse_json_value
 
 __all__ = ["OpenAIProvider"]
 
@@ -103,10 +105,14 @@ class OpenAIProvider:
         used_format = self._json_format
         request = self._request(messages, params)
         request.update(stream=True, stream_options={"include_usage": True})
+        tool_calls = StreamedToolCalls()
         try:
             response = await self._client.chat.completions.create(**request)
             async for chunk in response:
-                yield _stream_chunk(chunk)
+                yield _stream_chunk(chunk, tool_calls)
+            left = tool_calls.take()  # a stream that ended without a finish reason
+            if left:
+                yield StreamChunk(tool_calls=left)
         except Exception as exc:
             raise self._provider_error(
                 exc, structured="response_format" in request, used_format=used_format
@@ -119,7 +125,12 @@ class OpenAIProvider:
     def _request(self, messages: Sequence[Message], params: GenerationParams) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [
+                _message(m)
+                if m.tool_calls or m.tool_call_id is not None
+                else {"role": m.role, "content": m.content}  # most messages: inline, cheaper
+                for m in messages
+            ],
         }
         optional = {
             "temperature": params.temperature,
@@ -128,6 +139,8 @@ class OpenAIProvider:
             "stop": list(params.stop) or None,
         }
         request.update({k: v for k, v in optional.items() if v is not None})
+        if params.tools:
+            request["tools"] = [_tool(t) for t in params.tools]
         if params.json_schema is not None:
             response_format = self._response_format(params.json_schema)
             if response_format is not None:
@@ -223,16 +236,80 @@ def _completion(body: Any) -> Completion:
         )
     choice = choices[0]
     message = choice.get("message")
+    message = message if isinstance(message, dict) else {}
     usage = body.get("usage")
     usage = usage if isinstance(usage, dict) else {}
     return Completion(
-        text=_text(message.get("content") if isinstance(message, dict) else None),
+        text=_text(message.get("content")),
         input_tokens=_count(usage.get("prompt_tokens")),
         output_tokens=_count(usage.get("completion_tokens")),
         response_model=_string(body.get("model")),
         response_id=_string(body.get("id")),
         finish_reason=_string(choice.get("finish_reason")),
+        tool_calls=_tool_calls(message.get("tool_calls")),
+        reasoning=_reasoning(message),
     )
+
+
+def _message(message: Message) -> dict[str, Any]:
+    """A message as the API takes it, with its tool calls or the id of the call it answers."""
+    sent: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        sent["content"] = message.content or None
+        sent["tool_calls"] = [
+            {
+                "id": call.call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": arguments_json(call.arguments)},
+            }
+            for call in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        sent["tool_call_id"] = message.tool_call_id
+    return sent
+
+
+def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool definition in the Chat Completions form (one already in it, as it is)."""
+    if isinstance(tool.get("function"), Mapping):
+        return {"type": "function", **tool}
+    function = FunctionTool.of(tool)
+    if function is None:
+        return dict(tool)  # a server's own kind of tool
+    spec: dict[str, Any] = {"name": function.name, "parameters": function.parameters}
+    if function.description is not None:
+        spec["description"] = function.description
+    if "strict" in tool:
+        spec["strict"] = tool["strict"]
+    return {"type": "function", "function": spec}
+
+
+def _tool_calls(value: Any) -> tuple[ToolCall, ...]:
+    """``message.tool_calls`` as ``ToolCall``s: arguments parsed when JSON, the API's id."""
+    if not isinstance(value, list):
+        return ()
+    calls: list[ToolCall] = []
+    for item in value:
+        function = item.get("function") if isinstance(item, dict) else None
+        if not isinstance(function, dict):
+            continue
+        calls.append(
+            ToolCall(
+                name=str(function.get("name") or ""),
+                arguments=parse_json_value(function.get("arguments")),
+                call_id=_string(item.get("id")),
+            )
+        )
+    return tuple(calls)
+
+
+def _reasoning(message: Mapping[str, Any]) -> str | None:
+    """The reasoning text servers send beside the answer (``reasoning_content``, ``reasoning``)."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _text(content: Any) -> str:
@@ -256,17 +333,39 @@ def _string(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _stream_chunk(chunk: Any) -> StreamChunk:
+def _stream_chunk(chunk: Any, tool_calls: StreamedToolCalls) -> StreamChunk:
+    """One streamed chunk; tool call pieces are kept until the finish reason comes."""
     choice = chunk.choices[0] if getattr(chunk, "choices", None) else None
+    delta = getattr(choice, "delta", None)
+    for position, piece in enumerate(getattr(delta, "tool_calls", None) or ()):
+        function = getattr(piece, "function", None)
+        index = getattr(piece, "index", None)
+        tool_calls.add(
+            index if isinstance(index, int) else position,
+            call_id=getattr(piece, "id", None),
+            name=getattr(function, "name", None),
+            arguments=getattr(function, "arguments", None),
+        )
+    finish_reason = choice.finish_reason if choice is not None else None
     usage = getattr(chunk, "usage", None)
     return StreamChunk(
-        text=(choice.delta.content or "") if choice is not None and choice.delta else "",
+        text=getattr(delta, "content", None) or "",
         input_tokens=getattr(usage, "prompt_tokens", None),
         output_tokens=getattr(usage, "completion_tokens", None),
         response_model=getattr(chunk, "model", None),
         response_id=getattr(chunk, "id", None),
-        finish_reason=choice.finish_reason if choice is not None else None,
+        finish_reason=finish_reason,
+        tool_calls=tool_calls.take() if finish_reason is not None else (),
+        reasoning=_delta_reasoning(delta),
     )
+
+
+def _delta_reasoning(delta: Any) -> str:
+    for key in ("reasoning_content", "reasoning"):
+        value = getattr(delta, key, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _retry_after(headers: Any) -> float | None:

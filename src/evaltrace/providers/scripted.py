@@ -1,8 +1,9 @@
 """``ScriptedProvider``: a model that answers from a script, for tests (yours and ours).
 
-Offline and deterministic. Each reply is a string, a ``Completion``, an
-exception to raise, or a callable that takes the messages and returns one of
-those. Token counts default to whitespace-separated word counts.
+Offline and deterministic. Each reply is a string, a ``Completion`` (returned
+as it is: its ``tool_calls`` and ``reasoning`` too), an exception to raise, or
+a callable that takes the messages and returns one of those. Token counts
+default to whitespace-separated word counts.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class ScriptedProvider:
     async def stream(
         self, messages: Sequence[Message], params: GenerationParams
     ) -> AsyncIterator[StreamChunk]:
-        """The next scripted reply, a word at a time; usage comes with the last chunk.
+        """The next scripted reply, a word at a time; usage and tool calls come with the last chunk.
 
         An exception in the script is raised after ``break_after`` words.
         """
@@ -93,7 +94,10 @@ class ScriptedProvider:
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
             response_model=reply.response_model,
+            response_id=reply.response_id,
             finish_reason=reply.finish_reason,
+            tool_calls=reply.tool_calls,
+            reasoning=reply.reasoning or "",
         )
 
     async def aclose(self) -> None:

@@ -159,12 +159,34 @@ def call_content(request: CallRequest, result: CallResult | None) -> CallContent
     """The call's content for its interaction: the messages sent, and the reply if any.
 
     Tool calls the model asked for are shown readably after the reply's text
-    and kept structured beside it.
+    and kept structured beside it; those of the conversation's assistant turns
+    are shown after their text too, so the prompt says which tools were called.
     """
+    inputs = _readable_inputs(request.messages)
     if result is None:
-        return CallContent(request.messages)
-    text = result.text
-    if result.tool_calls:
-        lines = [readable_tool_call(call) for call in result.tool_calls]
-        text = "\n".join([text, *lines] if text else lines)
-    return CallContent(request.messages, (), result.reasoning, result.tool_calls, text)
+        return CallContent(inputs)
+    text = _with_tool_calls(result.text, result.tool_calls)
+    return CallContent(inputs, (), result.reasoning, result.tool_calls, text)
+
+
+def _readable_inputs(messages: Sequence[Message]) -> Sequence[Message]:
+    """The messages sent, each assistant turn's tool calls as lines of its text."""
+    for message in messages:
+        if message.tool_calls:
+            break
+    else:
+        return messages  # no tool calls: the messages as they are (most calls)
+    return [
+        Message(role=m.role, content=_with_tool_calls(m.content, m.tool_calls))
+        if m.tool_calls
+        else m
+        for m in messages
+    ]
+
+
+def _with_tool_calls(text: str, tool_calls: Sequence[ToolCall]) -> str:
+    """``text``, then one ``tool_call: name({...})`` line per call."""
+    if not tool_calls:
+        return text
+    lines = [readable_tool_call(call) for call in tool_calls]
+    return "\n".join([text, *lines] if text else lines)

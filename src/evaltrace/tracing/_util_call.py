@@ -21,8 +21,10 @@ from opentelemetry.util.genai.types import (
     ReasoningPart,
     TextPart,
     ToolCallRequestPart,
+    ToolCallResponsePart,
 )
 
+from evaltrace._interaction import Message
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._call import CallRequest, CallResult, call_content
 from evaltrace.tracing.processor import InteractionCollector
@@ -100,11 +102,7 @@ def _describe_request(invocation: Any, request: CallRequest) -> None:
         invocation.system_instruction = [
             TextPart(content=m.content) for m in messages if m.role == "system"
         ]
-        invocation.input_messages = [
-            InputMessage(role=m.role, parts=[TextPart(content=m.content)])
-            for m in messages
-            if m.role != "system"
-        ]
+        invocation.input_messages = [_input_message(m) for m in messages if m.role != "system"]
         if request.tool_definitions:
             invocation.tool_definitions = [_tool_definition(t) for t in request.tool_definitions]
     invocation.temperature = request.temperature
@@ -117,6 +115,19 @@ def _describe_request(invocation: Any, request: CallRequest) -> None:
         invocation.request_stream = True
     invocation.attributes.update({attr.PURPOSE: request.purpose, attr.ATTEMPT: request.attempt})
     invocation.attributes.update(request.attributes or {})
+
+
+def _input_message(message: Message) -> InputMessage:
+    """A message sent, as semconv parts: a tool's result, or text and the tools asked for."""
+    if message.role == "tool" or message.tool_call_id is not None:
+        parts: list[Any] = [ToolCallResponsePart(response=message.content, id=message.tool_call_id)]
+        return InputMessage(role=message.role, parts=parts)
+    parts = [TextPart(content=message.content)] if message.content or not message.tool_calls else []
+    parts += [
+        ToolCallRequestPart(name=call.name, arguments=call.arguments, id=call.call_id)
+        for call in message.tool_calls
+    ]
+    return InputMessage(role=message.role, parts=parts)
 
 
 def _output_message(result: CallResult) -> OutputMessage:
