@@ -41,7 +41,16 @@ from evaltrace.providers import (
     get_provider,
     register_provider,
 )
-from evaltrace.records import CallShape, Case, CaseResult, LLMInteraction, Message, Score, ToolCall
+from evaltrace.records import (
+    CallShape,
+    Case,
+    CaseResult,
+    LLMInteraction,
+    Message,
+    Score,
+    Step,
+    ToolCall,
+)
 from evaltrace.report import render_html_report, write_html_report
 from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
@@ -51,13 +60,20 @@ from evaltrace.results import (
     UsageSummary,
 )
 from evaltrace.runner import evaluate, evaluate_sync
-from evaltrace.tracing import InteractionCollector, install_tracer_provider
+from evaltrace.tracing import (
+    CaseTrace,
+    InteractionCollector,
+    SpanNode,
+    SpanQuery,
+    install_tracer_provider,
+)
 
 __all__ = [
     "AnswerRelevance",
     "CallShape",
     "Case",
     "CaseResult",
+    "CaseTrace",
     "Completion",
     "ConfigurationError",
     "Contains",
@@ -91,6 +107,9 @@ __all__ = [
     "Score",
     "ScriptedProvider",
     "SemanticSimilarity",
+    "SpanNode",
+    "SpanQuery",
+    "Step",
     "StreamChunk",
     "StreamingProvider",
     "ToolCall",

@@ -37,6 +37,7 @@ __all__ = [
     "LLMInteraction",
     "Message",
     "MessageLayout",
+    "Step",
     "ToolCall",
     "render_prompt",
 ]
@@ -76,6 +77,31 @@ class ToolCall(BaseModel):
     result: Any = None
     call_id: str | None = None
     span_id: str | None = None
+
+
+class Step(BaseModel):
+    """One step of what the application did.
+
+    ``kind``: ``agent`` (an agent ran), ``model`` (a model call: ``name`` is
+    the model, ``result`` the reply's text, ``tokens`` its token count) or
+    ``tool`` (a tool call: ``arguments`` and ``result`` as ``ToolCall`` has
+    them). ``span_id`` (hex) is the span the step was read from (for a tool
+    call known only from a model's request, that model call's span);
+    ``start`` is when it started and ``duration`` how long it took (s).
+    ``error`` says what failed, for a failed span.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["model", "tool", "agent"]
+    name: str
+    arguments: Any = None
+    result: Any = None
+    span_id: str | None = None
+    start: datetime
+    duration: float = 0.0
+    tokens: int | None = None
+    error: str | None = None
 
 
 class MessageLayout(tuple[Any, ...]):

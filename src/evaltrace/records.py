@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from evaltrace._interaction import CallShape, LLMInteraction, Message, ToolCall
+from evaltrace._interaction import CallShape, LLMInteraction, Message, Step, ToolCall
 
 __all__ = [
     "CallShape",
@@ -29,6 +29,7 @@ __all__ = [
     "LLMInteraction",
     "Message",
     "Score",
+    "Step",
     "ToolCall",
 ]
 
@@ -129,6 +130,8 @@ class CaseResult(BaseModel):
     #: When the case's span started (UTC); None in results saved before schema 2.
     started_at: datetime | None = None
     trial: int = 0
+    #: What the application did for the case, when the run kept it (``keep_trajectory``).
+    trajectory: list[Step] | None = None
 
     @model_validator(mode="after")
     def _ids_of_interactions(self) -> CaseResult:

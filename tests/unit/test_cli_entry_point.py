@@ -212,3 +212,38 @@ def test_run_show_report_chain_through_the_installed_command(tmp_path: Path) -> 
     assert one.returncode == 0 and "Capital of France?" in one.stdout and "Paris" in one.stdout
     report = evaltrace("report", "results.json", "-o", "again.html", cwd=tmp_path)
     assert report.returncode == 0 and (tmp_path / "again.html").stat().st_size > 10_000
+
+
+INSTRUMENTED_APP = """
+from opentelemetry import trace
+
+# An application instrumented the way an instrumentation's README says: it
+# traces to the global provider and installs none of its own.
+_tracer = trace.get_tracer("some.instrumentation")
+
+
+def answer(question: str) -> str:
+    with _tracer.start_as_current_span("chat app-model") as span:
+        span.set_attribute("gen_ai.operation.name", "chat")
+        span.set_attribute("gen_ai.provider.name", "acme")
+        span.set_attribute("gen_ai.request.model", "app-model")
+        span.set_attribute("gen_ai.usage.input_tokens", 3)
+        span.set_attribute("gen_ai.usage.output_tokens", 2)
+    return "a"
+"""
+
+
+def test_the_command_installs_the_provider_so_global_instrumentations_are_counted(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "instrumented_app.py", INSTRUMENTED_APP)
+    write(tmp_path / "qa.jsonl", json.dumps({"input": "q", "expected": "a"}) + "\n")
+    done = evaltrace(
+        "run", "qa.jsonl", "-m", "contains", "--task", "instrumented_app:answer",
+        "-o", "results.json", "--no-progress", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    models = [i["model"] for i in saved["interactions"]]
+    assert models == ["app-model"]
+    assert saved["warnings"] == []

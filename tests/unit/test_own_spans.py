@@ -262,8 +262,10 @@ async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
     monkeypatch.setattr(processor, "interaction_of", fails_for_the_second_case)
     open_run = processor.InteractionCollector.open_run
 
-    def recording_open_run(self: processor.InteractionCollector, run_id: str) -> processor.RunSink:
-        sinks.append(open_run(self, run_id))
+    def recording_open_run(
+        self: processor.InteractionCollector, run_id: str, **options: Any
+    ) -> processor.RunSink:
+        sinks.append(open_run(self, run_id, **options))
         return sinks[-1]
 
     monkeypatch.setattr(processor.InteractionCollector, "open_run", recording_open_run)

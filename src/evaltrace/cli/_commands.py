@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from rich.console import Console
 
 from evaltrace import (
@@ -35,6 +36,7 @@ from evaltrace.demo import DEMO_TASK_MODEL, demo_cases
 from evaltrace.testing import check_thresholds
 
 __all__ = [
+    "CliSession",
     "Interrupted",
     "Io",
     "RunOptions",
@@ -223,6 +225,21 @@ def run_demo(
     return execute(plan, io)
 
 
+@dataclass(frozen=True)
+class CliSession:
+    """What one CLI invocation may do to its process (click's context object)."""
+
+    owns_process: bool = False
+
+
+def _trace_globally_if_owned() -> None:
+    """Install the global tracer provider when the CLI owns the process (the console script)."""
+    context = click.get_current_context(silent=True)
+    session = context.find_object(CliSession) if context is not None else None
+    if session is not None and session.owns_process:
+        install_tracer_provider()
+
+
 def cmd_demo(
     *,
     limit: int | None,
@@ -232,7 +249,7 @@ def cmd_demo(
     progress: bool,
 ) -> int:
     """``evaltrace demo``."""
-    install_tracer_provider()  # the CLI owns its process: every instrumentation traces into it
+    _trace_globally_if_owned()
     run_demo(
         limit=limit,
         output=output,
@@ -246,11 +263,12 @@ def cmd_demo(
 def cmd_run(options: RunOptions) -> int:
     """``evaltrace run DATASET``: everything is checked before the first model call.
 
-    The CLI owns its process, so it installs the global tracer provider before
-    the task's module is imported: an application instrumented the way its
-    instrumentation's README says (no provider of its own) is traced too.
+    Run as the ``evaltrace`` command, the CLI owns its process, so it installs
+    the global tracer provider before the task's module is imported: an
+    application instrumented the way its instrumentation's README says (no
+    provider of its own) is traced too.
     """
-    install_tracer_provider()
+    _trace_globally_if_owned()
     metrics = build_metrics(options.metrics, judge=bool(options.judge or options.judge_base_url))
     minimums = parse_minimums(options.fail_under, [m.name for m in metrics])
     cases = load_cases(options.dataset, fields=options.fields)

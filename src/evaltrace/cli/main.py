@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from evaltrace import EvaltraceError
-from evaltrace.cli._commands import Interrupted
+from evaltrace.cli._commands import CliSession, Interrupted
 from evaltrace.cli._exit import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE
 from evaltrace.cli._group import cli
 
@@ -24,25 +24,38 @@ __all__ = [
     "EXIT_OK",
     "EXIT_THRESHOLD",
     "EXIT_USAGE",
+    "CliSession",
     "cli",
+    "console_main",
     "main",
 ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+def main(argv: Sequence[str] | None = None, *, owns_process: bool = False) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
+
+    ``owns_process`` is for the installed ``evaltrace`` command: the process is
+    the CLI's, so ``run`` and ``demo`` install the global tracer provider and
+    every instrumentation of the task traces into the run. Called from other
+    code (a test, a notebook), ``main`` leaves the process's globals alone.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     handler = _configure_logging()
     try:
-        return _invoke(args, debug=debug)
+        return _invoke(args, debug=debug, session=CliSession(owns_process=owns_process))
     finally:
         logging.getLogger("evaltrace").removeHandler(handler)
 
 
-def _invoke(args: list[str], *, debug: bool) -> int:
+def console_main() -> None:
+    """The ``evaltrace`` console script: the CLI owns this process."""
+    sys.exit(main(owns_process=True))
+
+
+def _invoke(args: list[str], *, debug: bool, session: CliSession) -> int:
     try:
-        code = cli.main(args=args, prog_name="evaltrace", standalone_mode=False)
+        code = cli.main(args=args, prog_name="evaltrace", standalone_mode=False, obj=session)
     except click.exceptions.NoArgsIsHelpError as no_command:
         click.echo(no_command.ctx.get_help() if no_command.ctx else "", err=True)
         return EXIT_USAGE
@@ -106,4 +119,4 @@ def _error(message: str, *, kind: str = "error") -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from evaltrace.providers import EmbeddingModel, Model
 from evaltrace.records import Case, Score
+from evaltrace.tracing import CaseTrace
 
 __all__ = ["Metric", "MetricContext"]
 
@@ -16,12 +17,16 @@ class MetricContext:
     """Everything a metric may use to score one case.
 
     ``output`` is the JSON value to score (``None``: the case has none).
+    ``trace`` is what the application did to produce it: every span recorded
+    under the case before its metrics ran (agents, tools, model calls), from
+    evaltrace or any instrumentation.
     """
 
     case: Case
     output: Any
     judge: Model | None = None
     embedder: EmbeddingModel | None = None
+    trace: CaseTrace = field(default_factory=CaseTrace.empty)
 
 
 @runtime_checkable

@@ -27,8 +27,8 @@ from evaltrace.exceptions import ConfigurationError
 from evaltrace.metrics import Metric, MetricContext
 from evaltrace.providers import EmbeddingModel, Model
 from evaltrace.records import Case, CaseResult, LLMInteraction, Score
-from evaltrace.runner._plan import CaseJob
-from evaltrace.tracing import RunSink, Telemetry
+from evaltrace.runner._plan import CaseJob, CaseKey
+from evaltrace.tracing import CaseTrace, RunSink, Telemetry
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._evaluation import EvaluatedCall, Evaluation, record_evaluation
 
@@ -51,6 +51,8 @@ class CaseEnvironment:
     task: TaskFn | None = None
     judge: Model | None = None
     embedder: EmbeddingModel | None = None
+    #: Keep each case's compact trajectory in its result (``CaseResult.trajectory``).
+    keep_trajectory: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,17 @@ async def run_case(job: CaseJob, env: CaseEnvironment) -> CaseOutcome:
         f"case {key.case_id}", context=parent, attributes=attributes
     ) as span:
         output, error = await _produce_output(env, job.case, span)
+        trace = _case_trace(env, key, span)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error))
             scores = [_unscored(m.name, f"no output to score: {error}") for m in env.metrics]
         else:
             context = MetricContext(
-                case=job.case, output=output, judge=env.judge, embedder=env.embedder
+                case=job.case,
+                output=output,
+                judge=env.judge,
+                embedder=env.embedder,
+                trace=trace,
             )
             scores = list(
                 await asyncio.gather(*(_score(env, m, context, key.case_id) for m in env.metrics))
@@ -106,6 +113,7 @@ async def run_case(job: CaseJob, env: CaseEnvironment) -> CaseOutcome:
         duration=time.perf_counter() - started,
         started_at=started_at,
         trial=key.trial,
+        trajectory=trace.trajectory() if env.keep_trajectory else None,
     )
     return CaseOutcome(result, job.position, taken.unrecorded_calls)
 
@@ -170,6 +178,18 @@ def _evaluation(score: Score) -> Evaluation:
         label=score.label,
         explanation=score.explanation or (score.error or ""),
         error_type=error_type,
+    )
+
+
+def _case_trace(env: CaseEnvironment, key: CaseKey, span: Span) -> CaseTrace:
+    """The case's trace as it stands when its metrics start (the case span is still open)."""
+    sink = env.sink
+    if not sink.keep_spans:
+        return CaseTrace.empty()
+    return CaseTrace.from_records(
+        sink.case_spans(key.case_id, key.trial),
+        sink.peek_case(key.case_id, key.trial),
+        root_span_id=span.get_span_context().span_id,
     )
 
 

@@ -59,6 +59,8 @@ async def evaluate(
     meter_provider: otel_metrics.MeterProvider | None = None,
     logger_provider: _logs.LoggerProvider | None = None,
     executor: Executor | None = None,
+    trace_cases: bool = True,
+    keep_trajectory: bool = False,
 ) -> EvaluationResult:
     """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
 
@@ -70,7 +72,9 @@ async def evaluate(
     built from the ``OTEL_*`` variables (none: offline); they are flushed before
     this returns, waiting at most a couple of seconds for a collector.
     ``executor`` runs the cases (default: ``LocalExecutor(max_concurrency)``,
-    in this process).
+    in this process). ``trace_cases`` keeps each case's spans while its
+    metrics run (``MetricContext.trace``), then drops them;
+    ``keep_trajectory`` also keeps a compact trajectory in each case result.
 
     While the run is open, the trace context follows the task into worker
     threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
@@ -94,6 +98,8 @@ async def evaluate(
         meter_provider=meter_provider,
         logger_provider=logger_provider,
         executor=executor,
+        trace_cases=trace_cases,
+        keep_trajectory=keep_trajectory,
     )
     return await run.execute()
 
@@ -148,6 +154,8 @@ class _Run:
         meter_provider: otel_metrics.MeterProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         executor: Executor | None = None,
+        trace_cases: bool = True,
+        keep_trajectory: bool = False,
     ) -> None:
         self.plan = RunPlan(name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases))
         self.metrics = tuple(metrics)
@@ -158,6 +166,8 @@ class _Run:
         self.thread_context = propagate_context_to_threads
         self.providers = (tracer_provider, meter_provider, logger_provider)
         self.executor = executor or LocalExecutor(max_concurrency)
+        self.trace_cases = trace_cases or keep_trajectory
+        self.keep_trajectory = keep_trajectory
         self.assembler = Assembler(self.plan, on_case=on_case)
 
     async def execute(self) -> EvaluationResult:
@@ -188,7 +198,7 @@ class _Run:
             warning = untraced_instrumentation_warning()
             if warning is not None:
                 self.assembler.warnings.append(warning)
-        sink = telemetry.collector.open_run(plan.run_id)
+        sink = telemetry.collector.open_run(plan.run_id, keep_spans=self.trace_cases)
         owned.callback(telemetry.collector.close_run, plan.run_id)
         return CaseEnvironment(
             run_id=plan.run_id,
@@ -198,6 +208,7 @@ class _Run:
             task=task_fn,
             judge=judge,
             embedder=self.embedder,
+            keep_trajectory=self.keep_trajectory,
         )
 
     async def _run(self, environment: CaseEnvironment) -> EvaluationResult:

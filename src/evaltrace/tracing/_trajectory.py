@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from evaltrace._interaction import Step
 
 __all__ = ["DEFAULT_RENDER_CHARS", "Step", "render_steps"]
 
@@ -21,31 +20,6 @@ __all__ = ["DEFAULT_RENDER_CHARS", "Step", "render_steps"]
 DEFAULT_RENDER_CHARS = 4000
 #: The longest a value (arguments, result, reply) may be, tried in turn until the text fits.
 _VALUE_LIMITS = (2000, 600, 200, 80, 30)
-
-
-class Step(BaseModel):
-    """One step of what the application did.
-
-    ``kind``: ``agent`` (an agent ran), ``model`` (a model call: ``name`` is
-    the model, ``result`` the reply's text, ``tokens`` its token count) or
-    ``tool`` (a tool call: ``arguments`` and ``result`` as ``ToolCall`` has
-    them). ``span_id`` (hex) is the span the step was read from (for a tool
-    call known only from a model's request, that model call's span);
-    ``start`` is when it started and ``duration`` how long it took (s).
-    ``error`` says what failed, for a failed span.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: Literal["model", "tool", "agent"]
-    name: str
-    arguments: Any = None
-    result: Any = None
-    span_id: str | None = None
-    start: datetime
-    duration: float = 0.0
-    tokens: int | None = None
-    error: str | None = None
 
 
 def render_steps(steps: Sequence[Step], max_chars: int = DEFAULT_RENDER_CHARS) -> str:

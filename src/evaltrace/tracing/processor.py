@@ -30,7 +30,7 @@ from evaltrace.tracing._conventions import is_inference
 from evaltrace.tracing._convert import interaction_of
 from evaltrace.tracing._inherit import NOTHING_INHERITED, Inherited, inherit
 from evaltrace.tracing._read import live_record, own_record, span_attributes
-from evaltrace.tracing._record import CallContent
+from evaltrace.tracing._record import CallContent, SpanRecord
 
 __all__ = ["CaseKey", "InteractionCollector", "RunSink", "TakenCalls"]
 
@@ -55,13 +55,30 @@ class RunSink:
     in the run outside any case) stays until ``take_rest``.
     """
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, *, keep_spans: bool = True) -> None:
         self.run_id = run_id
         self.closed = False
+        #: Keep every finished span of a case (its ``CaseTrace``) until the case is taken.
+        self.keep_spans = keep_spans
         self._lock = threading.Lock()
         self._by_case: dict[CaseKey, list[LLMInteraction]] = {}
+        self._spans: dict[CaseKey, list[SpanRecord]] = {}
         self._unrecorded: dict[CaseKey, int] = {}
         self._nested_calls = 0
+
+    def add_span(self, key: CaseKey, record: SpanRecord) -> None:
+        """Keep one finished span of a case, for its trace."""
+        with self._lock:
+            found = self._spans.get(key)
+            if found is None:
+                self._spans[key] = [record]
+            else:
+                found.append(record)
+
+    def case_spans(self, case_id: str, trial: int | None) -> list[SpanRecord]:
+        """The finished spans of one case so far (a copy; the sink keeps them)."""
+        with self._lock:
+            return list(self._spans.get((case_id, trial), ()))
 
     def add(self, interaction: LLMInteraction) -> None:
         """Record one interaction."""
@@ -99,6 +116,7 @@ class RunSink:
         with self._lock:
             found = self._by_case.pop(key, [])
             unrecorded = self._unrecorded.pop(key, 0)
+            self._spans.pop(key, None)  # the case's trace is no longer needed
         found.sort(key=_start)
         return TakenCalls(found, unrecorded)
 
@@ -107,6 +125,7 @@ class RunSink:
         with self._lock:
             groups, self._by_case = self._by_case, {}
             unrecorded, self._unrecorded = self._unrecorded, {}
+            self._spans = {}
         rest = [interaction for group in groups.values() for interaction in group]
         rest.sort(key=_start)
         return TakenCalls(rest, sum(unrecorded.values()))
@@ -129,9 +148,13 @@ class InteractionCollector(SpanProcessor):
         self._routes: dict[int, _Route] = {}
         self._attached: dict[int, tuple[CallContent, Mapping[str, Any] | None]] = {}
 
-    def open_run(self, run_id: str) -> RunSink:
-        """Start collecting for the spans that carry ``evaltrace.run.id = run_id``."""
-        sink = RunSink(run_id)
+    def open_run(self, run_id: str, *, keep_spans: bool = True) -> RunSink:
+        """Start collecting for the spans that carry ``evaltrace.run.id = run_id``.
+
+        ``keep_spans``: keep each case's finished spans until the case ends, so
+        its metrics can read its trace.
+        """
+        sink = RunSink(run_id, keep_spans=keep_spans)
         self._runs[run_id] = sink
         return sink
 
@@ -225,21 +248,20 @@ class InteractionCollector(SpanProcessor):
         if route is None:
             return
         content, attributes = attached if attached is not None else (None, None)
+        sink, inherited = route
+        key = (inherited.case_id, inherited.trial)
+        record: SpanRecord | None = None
+        if sink.keep_spans and inherited.case_id is not None:  # every span, for the case's trace
+            record = _kept_record(sink, key, span, content, attributes)
         if attributes is None and not is_inference(span_attributes(span)):
             return
-        sink = route.sink
         if self._inside_another_call(span):
             sink.count_nested()
             return
         try:
-            record = (
-                own_record(span, attributes, content)
-                if attributes is not None and content is not None
-                else live_record(span, content)
-            )
-            interaction = interaction_of(record, route.inherited)
+            interaction = interaction_of(record or _record_of(span, content, attributes), inherited)
         except Exception:
-            sink.count_unrecorded((route.inherited.case_id, route.inherited.trial))
+            sink.count_unrecorded(key)
             _log.warning(
                 "evaltrace could not turn span %s (trace %032x, span %016x) into an "
                 "interaction; the run will miss it",
@@ -262,3 +284,35 @@ class InteractionCollector(SpanProcessor):
             return False
         route = self._routes.get(parent.span_id)
         return route is not None and route.inherited.in_call
+
+
+def _kept_record(
+    sink: RunSink,
+    key: CaseKey,
+    span: ReadableSpan,
+    content: CallContent | None,
+    attributes: Mapping[str, Any] | None,
+) -> SpanRecord | None:
+    """Read the span into its case's trace; None (and a warning) if it cannot be read."""
+    try:
+        record = _record_of(span, content, attributes)
+    except Exception:
+        _log.warning(
+            "evaltrace could not read span %s (trace %032x, span %016x) into its case's trace",
+            span.name,
+            span.context.trace_id,
+            span.context.span_id,
+            exc_info=True,
+        )
+        return None
+    sink.add_span(key, record)
+    return record
+
+
+def _record_of(
+    span: ReadableSpan, content: CallContent | None, attributes: Mapping[str, Any] | None
+) -> SpanRecord:
+    """The span's record: an own call's from the attributes it was given, else read from it."""
+    if attributes is not None and content is not None:
+        return own_record(span, attributes, content)
+    return live_record(span, content)
