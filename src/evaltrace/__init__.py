@@ -12,6 +12,7 @@ from evaltrace.exceptions import (
 )
 from evaltrace.metrics import (
     AnswerRelevance,
+    Budget,
     Contains,
     Correctness,
     Criteria,
@@ -24,6 +25,9 @@ from evaltrace.metrics import (
     MetricContext,
     RegexMatch,
     SemanticSimilarity,
+    ToolCalled,
+    ToolSequence,
+    TrajectoryJudge,
 )
 from evaltrace.providers import (
     Completion,
@@ -90,6 +94,10 @@ __all__ = [
     "GenerationParams",
     "InteractionCollector",
     "JSONSubset",
+    "Budget",
+    "ToolCalled",
+    "ToolSequence",
+    "TrajectoryJudge",
     "JSONValid",
     "JudgeMetric",
     "JudgeReplyError",

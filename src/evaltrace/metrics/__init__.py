@@ -1,4 +1,4 @@
-"""Metrics: deterministic checks and LLM-as-judge scoring."""
+"""Metrics: deterministic checks, LLM-as-judge scoring, and trajectory metrics."""
 
 from evaltrace.metrics._parse import JudgeVerdict, parse_verdict
 from evaltrace.metrics._protocol import Metric, MetricContext
@@ -11,9 +11,25 @@ from evaltrace.metrics.judge import (
     JudgeMetric,
     SemanticSimilarity,
 )
+from evaltrace.metrics.trajectory import (
+    ArgumentMatch,
+    Budget,
+    ExpectedTool,
+    SequenceMode,
+    ToolCalled,
+    ToolSequence,
+    TrajectoryJudge,
+)
 
 __all__ = [
     "AnswerRelevance",
+    "ArgumentMatch",
+    "Budget",
+    "ExpectedTool",
+    "SequenceMode",
+    "ToolCalled",
+    "ToolSequence",
+    "TrajectoryJudge",
     "Contains",
     "Correctness",
     "Criteria",

@@ -19,7 +19,8 @@ class MetricContext:
     ``output`` is the JSON value to score (``None``: the case has none).
     ``trace`` is what the application did to produce it: every span recorded
     under the case before its metrics ran (agents, tools, model calls), from
-    evaltrace or any instrumentation.
+    evaltrace or any instrumentation. ``task_duration`` is how long the task
+    took, in seconds (None when the case came with its output).
     """
 
     case: Case
@@ -27,6 +28,7 @@ class MetricContext:
     judge: Model | None = None
     embedder: EmbeddingModel | None = None
     trace: CaseTrace = field(default_factory=CaseTrace.empty)
+    task_duration: float | None = None
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaltrace._values import canonical_json, parsed_json
+from evaltrace.metrics._match import json_mismatch
 from evaltrace.metrics._protocol import MetricContext
 from evaltrace.records import Score
 
@@ -155,50 +156,10 @@ class JSONSubset:
         expected = self.expected if self.expected is not None else context.case.expected
         if expected is None:
             return _missing(self.name, "expected answer")
-        mismatch = _first_mismatch(expected, parsed_json(context.output), "$")
+        mismatch = json_mismatch(expected, parsed_json(context.output))
         if mismatch is None:
             return _verdict(self.name, True, "every expected field is present with its value")
         return _verdict(self.name, False, mismatch)
-
-
-def _first_mismatch(expected: Any, actual: Any, path: str) -> str | None:
-    """Where ``actual`` first fails to hold ``expected`` (a JSON path and why), or None."""
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return f"{path}: expected an object, got {_kind(actual)}"
-        for key, value in expected.items():
-            if key not in actual:
-                return f"{path}.{key}: missing"
-            found = _first_mismatch(value, actual[key], f"{path}.{key}")
-            if found is not None:
-                return found
-        return None
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return f"{path}: expected a list of {len(expected)}, got {_kind(actual)}"
-        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
-            found = _first_mismatch(want, got, f"{path}[{index}]")
-            if found is not None:
-                return found
-        return None
-    if _same_scalar(expected, actual):
-        return None
-    return f"{path}: expected {canonical_json(expected)}, got {canonical_json(actual)}"
-
-
-def _same_scalar(expected: Any, actual: Any) -> bool:
-    numbers = (int, float)
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return type(expected) is type(actual) and expected == actual
-    if isinstance(expected, numbers) and isinstance(actual, numbers):
-        return bool(expected == actual)
-    return type(expected) is type(actual) and expected == actual
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    return "an object" if isinstance(value, dict) else canonical_json(value)
 
 
 def _searchable(output: Any) -> str:

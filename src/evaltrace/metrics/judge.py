@@ -70,12 +70,20 @@ class JudgeMetric:
             raise ConfigurationError(f"metric {self.name!r} needs a judge: pass judge= to evaluate")
         return await self._ask(context)
 
+    def prompt(self, context: MetricContext) -> str:
+        """The user message the judge reads for this case (``render`` of its case and output).
+
+        Override it instead of ``render`` to show the judge more of the
+        context, such as the case's trace.
+        """
+        return self.render(context.case, context.output)
+
     async def _ask(self, context: MetricContext) -> Score:
         assert context.judge is not None and context.output is not None
         reply = ""
         try:
             completion = await context.judge.complete(
-                self.render(context.case, context.output),
+                self.prompt(context),
                 system=_SYSTEM,
                 purpose=self.purpose,
                 params=GenerationParams(

@@ -83,7 +83,10 @@ async def run_case(job: CaseJob, env: CaseEnvironment) -> CaseOutcome:
     with env.telemetry.tracer.start_as_current_span(
         f"case {key.case_id}", context=parent, attributes=attributes
     ) as span:
+        task_started = time.perf_counter()
         output, error = await _produce_output(env, job.case, span)
+        ran_task = env.task is not None and not job.case.has_output
+        task_duration = time.perf_counter() - task_started if ran_task else None
         trace = _case_trace(env, key, span)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error))
@@ -95,6 +98,7 @@ async def run_case(job: CaseJob, env: CaseEnvironment) -> CaseOutcome:
                 judge=env.judge,
                 embedder=env.embedder,
                 trace=trace,
+                task_duration=task_duration,
             )
             scores = list(
                 await asyncio.gather(*(_score(env, m, context, key.case_id) for m in env.metrics))
