@@ -20,6 +20,7 @@ from evaltrace import (
     TrajectoryJudge,
     evaluate,
 )
+from evaltrace.metrics import ExpectedTool
 from evaltrace.tracing import CaseTrace
 from tests.unit.test_case_trace import chat_span, span, tool_span, trace_of
 
@@ -134,8 +135,8 @@ async def test_tool_sequence(expected: list[Any], mode: str, value: float, passe
 
 
 async def test_any_order_finds_the_best_matching_not_the_first() -> None:
-    # Greedy would give the unconstrained "lookup" the only call with id 9.
-    expected = ["lookup", {"name": "lookup", "arguments": {"id": 9}}]
+    # Greedy would give the unconstrained "lookup" the first lookup, the only one with id 7.
+    expected: list[ExpectedTool] = ["lookup", {"name": "lookup", "arguments": {"id": 7}}]
     score = await ToolSequence(expected, mode="any_order").score(context())
     assert score.passed is True
 
