@@ -68,8 +68,8 @@ test: $(VENV)/.installed-test $(SERVERS_VENV)/.installed $(CHROMIUM) postgres
 	exit $$status
 
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
 	$(VENV)/bin/mypy
 
 clean:
