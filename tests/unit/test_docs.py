@@ -55,3 +55,16 @@ def test_the_interaction_page_prints_the_seed_use_cases() -> None:
     output = run_page(DOCS / "api" / "interactions.md")
     assert "semantic_evaluation: " in output and "Average latency: " in output
     assert "Interaction 1:" in output and "  Model: gpt-4o-mini" in output
+
+
+def test_the_agents_page_prints_what_it_says() -> None:
+    output = run_page(DOCS / "agents.md").splitlines()
+    assert output[:3] == [
+        'tool_called:get_weather    1  called get_weather with arguments {"city":"Paris"}: '
+        'get_weather({"city":"Paris"})',
+        "tool_called:delete_account 1  delete_account was never called",
+        "tool_sequence              1  exact: expected get_weather; 1 of 1 matched in "
+        'get_weather({"city":"Paris"})',
+    ]
+    assert "['model', 'tool', 'model']" in output
+    assert "0 repeated of 1 tool calls, 2 chats" in output
