@@ -11,6 +11,10 @@ NOT_AT_ROOT = {
     "JudgeVerdict",
     "parse_verdict",
     "as_model",
+    # Type aliases for annotations, kept with their metrics.
+    "ArgumentMatch",
+    "ExpectedTool",
+    "SequenceMode",
 }
 
 
