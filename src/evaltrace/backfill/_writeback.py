@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
-from evaltrace import __version__
+from evaltrace._version import __version__
 from evaltrace.records import CaseResult, Score
 from evaltrace.sources._recorded import ScoreToWrite, evaluation_key
 from evaltrace.tracing import _attributes as attr
