@@ -161,8 +161,8 @@ def _find_params(
     }
     params.update({key: value for key, value in optional.items() if value})
     if attributes:
-        as_text = {key: as_text(value) for key, value in attributes.items()}
-        params["query.attributes"] = json.dumps(as_text, separators=(",", ":"))
+        texts = {key: as_text(value) for key, value in attributes.items()}
+        params["query.attributes"] = json.dumps(texts, separators=(",", ":"))
     return params
 
 
