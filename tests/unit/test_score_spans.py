@@ -31,9 +31,9 @@ from evaltrace import (
     score_spans,
 )
 from evaltrace.backfill import in_sample, open_source
+from evaltrace.backfill._calls import recorded_calls
+from evaltrace.backfill._recorded import FileSpans, JaegerSpans, PhoenixSpans, TempoSpans
 from evaltrace.cli.main import main
-from evaltrace.sources._calls import recorded_calls
-from evaltrace.sources._recorded import FileSpans, JaegerSpans, PhoenixSpans, TempoSpans
 from evaltrace.tracing._record import SpanRecord
 from tests.unit.sources._recorded_app import QUESTIONS, SERVICE, record_app, write_otlp_lines
 

@@ -7,6 +7,15 @@ with ``evaluate``, and writes each score back into the call's own trace
 (``evaltrace export-cases``).
 """
 
+from evaltrace.backfill._calls import TRUNCATION_LIMITS, RecordedCall, SkippedSpan
+from evaltrace.backfill._recorded import (
+    FileSpans,
+    JaegerSpans,
+    PhoenixSpans,
+    RecordedSource,
+    TempoSpans,
+    open_source,
+)
 from evaltrace.backfill._score import (
     RecordedCases,
     ScoredSpans,
@@ -15,15 +24,6 @@ from evaltrace.backfill._score import (
     score_spans_sync,
 )
 from evaltrace.backfill._writeback import WriteBack
-from evaltrace.sources._calls import TRUNCATION_LIMITS, RecordedCall, SkippedSpan
-from evaltrace.sources._recorded import (
-    FileSpans,
-    JaegerSpans,
-    PhoenixSpans,
-    RecordedSource,
-    TempoSpans,
-    open_source,
-)
 from evaltrace.sources._select import SpanSelection, in_sample, parse_filters
 
 __all__ = [

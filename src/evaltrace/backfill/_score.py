@@ -21,6 +21,8 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
+from evaltrace.backfill._calls import TRUNCATION_LIMITS, RecordedCall, SkippedSpan, recorded_calls
+from evaltrace.backfill._recorded import RecordedSource, evaluation_key, open_source
 from evaltrace.backfill._writeback import WriteBack
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.metrics import Metric
@@ -28,9 +30,7 @@ from evaltrace.providers import Model, Provider
 from evaltrace.records import Case, CaseResult
 from evaltrace.results import EvaluationResult
 from evaltrace.runner import evaluate
-from evaltrace.sources._calls import TRUNCATION_LIMITS, RecordedCall, SkippedSpan, recorded_calls
 from evaltrace.sources._errors import SourceError
-from evaltrace.sources._recorded import RecordedSource, evaluation_key, open_source
 from evaltrace.sources._select import SpanSelection
 from evaltrace.tracing._batch import BoundedBatchSpanProcessor
 from evaltrace.tracing._record import SpanRecord

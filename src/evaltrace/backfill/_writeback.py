@@ -21,8 +21,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
 from evaltrace._version import __version__
+from evaltrace.backfill._recorded import ScoreToWrite, evaluation_key
 from evaltrace.records import CaseResult, Score
-from evaltrace.sources._recorded import ScoreToWrite, evaluation_key
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._evaluation import Evaluation, evaluation_attributes
 
