@@ -20,13 +20,14 @@ Jaeger needs a time window: without ``--since`` the last hour is read.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from evaltrace.exceptions import ConfigurationError
-from evaltrace.sources._errors import DecodeError
+from evaltrace.sources._errors import BackendError, DecodeError
 from evaltrace.sources._files import OtlpFileSource
 from evaltrace.sources._jaeger import JaegerClient
 from evaltrace.sources._phoenix import PhoenixAnnotation, PhoenixClient
@@ -41,6 +42,7 @@ __all__ = [
     "FileSpans",
     "JaegerSpans",
     "PhoenixSpans",
+    "Problems",
     "RecordedSource",
     "ScoreToWrite",
     "TempoSpans",
@@ -55,6 +57,7 @@ PHOENIX_ANNOTATION_IDENTIFIER = "evaltrace"
 _DEFAULT_WINDOW = dt.timedelta(hours=1)
 _DEFAULT_TRACES = 100
 _ANNOTATION_BATCH = 100
+_TEMPO_CONCURRENCY = 4
 
 
 def evaluation_key(span_id: str, metric: str) -> str:
@@ -101,8 +104,10 @@ class RecordedSource(Protocol):
 
     #: What the source is, for messages (never a credential).
     description: str
-    #: Problems met while reading (a corrupt line, a bad span), with where.
-    problems: list[str]
+    @property
+    def problems(self) -> Sequence[str]:
+        """Problems met while reading (a corrupt line, a bad span), with where."""
+        ...
 
     async def read(self, selection: SpanSelection) -> list[SpanRecord]:
         """The spans of the selection's window (whole traces where the backend gives them)."""
@@ -121,14 +126,19 @@ class RecordedSource(Protocol):
         ...
 
 
+class Problems(list[str]):
+    """The problems a source met; ``add`` is a decoder's ``on_error``."""
+
+    def add(self, error: DecodeError) -> None:
+        """Keep one skipped line or span (its message names where it was)."""
+        self.append(str(error))
+
+
 class _Base:
     description = ""
 
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def _problem(self, error: DecodeError) -> None:
-        self.problems.append(str(error))
+    def __init__(self, problems: Problems | None = None) -> None:
+        self.problems: Problems = problems if problems is not None else Problems()
 
     async def scored(self, spans: Sequence[SpanRecord], span_ids: Sequence[str]) -> set[str]:
         return evaluation_keys(spans)
@@ -145,23 +155,26 @@ class FileSpans(_Base):
 
     def __init__(self, source: str | Sequence[str]) -> None:
         super().__init__()
-        self._files = OtlpFileSource(source, on_error=self._problem)
+        self._files = OtlpFileSource(source, on_error=self.problems.add)
         self.description = ", ".join(str(p) for p in self._files.paths)
 
     async def read(self, selection: SpanSelection) -> list[SpanRecord]:
-        self.problems = []
+        self.problems.clear()
         return list(self._files)
 
 
 class PhoenixSpans(_Base):
     """A Phoenix project's spans; scores also written as span annotations."""
 
-    def __init__(self, client: PhoenixClient, project: str = "default") -> None:
-        super().__init__()
+    def __init__(
+        self, client: PhoenixClient, project: str = "default", *, problems: Problems | None = None
+    ) -> None:
+        super().__init__(problems)
         self.client, self.project = client, project
         self.description = f"phoenix:{client.base_url}#{project}"
 
     async def read(self, selection: SpanSelection) -> list[SpanRecord]:
+        self.problems.clear()
         spans = self.client.iter_spans(
             self.project, start=selection.since, end=selection.until, page_size=1000
         )
@@ -208,12 +221,15 @@ class JaegerSpans(_Base):
         service: str | None = None,
         operation: str | None = None,
         traces: int = _DEFAULT_TRACES,
+        *,
+        problems: Problems | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(problems)
         self.client, self.service, self.operation, self.traces = client, service, operation, traces
         self.description = f"jaeger:{client.base_url}" + (f" service {service}" if service else "")
 
     async def read(self, selection: SpanSelection) -> list[SpanRecord]:
+        self.problems.clear()
         until = selection.until or dt.datetime.now(dt.UTC)
         since = selection.since or until - _DEFAULT_WINDOW
         return await self.client.find_traces(
@@ -233,18 +249,37 @@ class TempoSpans(_Base):
     """Traces a TraceQL query finds in Tempo; whole traces are read."""
 
     def __init__(
-        self, client: TempoClient, query: str = DEFAULT_TEMPO_QUERY, traces: int = _DEFAULT_TRACES
+        self,
+        client: TempoClient,
+        query: str = DEFAULT_TEMPO_QUERY,
+        traces: int = _DEFAULT_TRACES,
+        *,
+        problems: Problems | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(problems)
         self.client, self.query, self.traces = client, query, traces
         self.description = f"tempo:{client.base_url} {query}"
 
     async def read(self, selection: SpanSelection) -> list[SpanRecord]:
+        """Search, then each trace; a trace Tempo fails to give is a problem, not the end."""
+        self.problems.clear()
         since, until = selection.since, selection.until
         if (since is None) != (until is None):
             until = until or dt.datetime.now(dt.UTC)
             since = since or until - _DEFAULT_WINDOW
-        return await self.client.find_traces(self.query, start=since, end=until, limit=self.traces)
+        found = await self.client.search(self.query, start=since, end=until, limit=self.traces)
+        gate = asyncio.Semaphore(_TEMPO_CONCURRENCY)
+
+        async def fetch(trace_id: str) -> list[SpanRecord]:
+            async with gate:
+                try:
+                    return await self.client.get_trace(trace_id, start=since, end=until)
+                except BackendError as exc:
+                    self.problems.append(f"trace {trace_id}: {exc}")
+                    return []
+
+        traces = await asyncio.gather(*(fetch(trace_id) for trace_id in found))
+        return [span for trace in traces for span in trace]
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -257,18 +292,22 @@ def open_source(spec: str, *, token: str | None = None) -> RecordedSource:
         ConfigurationError: a malformed SOURCE, or no file at it.
     """
     scheme, _, rest = spec.partition(":")
+    problems = Problems()
     if scheme == "phoenix":
         url, project = _url(spec, rest)
-        return PhoenixSpans(PhoenixClient(url, api_key=token), project or "default")
+        phoenix = PhoenixClient(url, api_key=token, on_error=problems.add)
+        return PhoenixSpans(phoenix, project or "default", problems=problems)
     if scheme == "jaeger":
         url, query = _url(spec, rest, fragment=False)
         service = _one(query, spec, "service", "service_name", "serviceName")
         operation = _one(query, spec, "operation", "operation_name", "operationName")
-        return JaegerSpans(JaegerClient(url, token=token), service, operation, _limit(query, spec))
+        jaeger = JaegerClient(url, token=token, on_error=problems.add)
+        return JaegerSpans(jaeger, service, operation, _limit(query, spec), problems=problems)
     if scheme == "tempo":
         url, query = _url(spec, rest, fragment=False)
         traceql = _one(query, spec, "q", "query") or DEFAULT_TEMPO_QUERY
-        return TempoSpans(TempoClient(url, token=token), traceql, _limit(query, spec))
+        tempo = TempoClient(url, token=token, on_error=problems.add)
+        return TempoSpans(tempo, traceql, _limit(query, spec), problems=problems)
     return FileSpans(spec)
 
 
