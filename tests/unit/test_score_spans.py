@@ -132,8 +132,9 @@ def _evaluation_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
 
 
 async def test_scores_go_back_under_each_recorded_span_and_are_not_scored_twice(
-    recorded: tuple[Path, list[ReadableSpan]],
+    recorded: tuple[Path, list[ReadableSpan]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
     path, spans = recorded
     provider, exporter = _exporting()
     judge = ScriptedProvider('{"score": 0.9, "explanation": "clear"}')
@@ -160,10 +161,12 @@ async def test_scores_go_back_under_each_recorded_span_and_are_not_scored_twice(
     case_spans = [s for s in exporter.get_finished_spans() if s.name.startswith("case ")]
     linked = {(k.context.trace_id, k.context.span_id) for s in case_spans for k in s.links}
     assert linked <= recorded_ids and len(linked) == 7
-    # the collector's file now also holds the evaluation spans: nothing is scored twice
-    write_otlp_lines(path, [written], mode="a")
+    # the collector's file now also holds the evaluation spans and the judge's run (its calls
+    # with content): nothing is scored twice, and the judge's calls are not recorded calls
+    write_otlp_lines(path, [exporter.get_finished_spans()], mode="a")
     second = await score_spans(str(path), metrics, judge=judge, tracer_provider=provider)
     assert second.scored == 0 and second.read.already_scored == 7 and not second.results
+    assert second.read.skipped_by_reason()["evaltrace"] == len(judge_calls) == 7
     # a new metric scores only what it has not scored
     third = await score_spans(
         str(path), [RegexMatch(r"^\d+$", name="digits")], tracer_provider=provider

@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from opentelemetry.exporter.otlp.json.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from evaltrace import Metric, RegexMatch, SpanSelection, score_spans
 from evaltrace.backfill import JaegerSpans, TempoSpans
-from evaltrace.sources import JaegerClient, TempoClient
+from evaltrace.sources import JaegerClient, RetryPolicy, TempoClient
 from tests.unit.sources._backend import FakeBackend, Reply, fixture, serve
 
 WINDOW = SpanSelection(
@@ -77,6 +78,11 @@ async def test_jaeger_calls_are_scored_and_written_back_under_them(backend: Fake
     assert written.parent is not None
     assert f"{written.parent.span_id:016x}" == case.case.metadata["span_id"]
     # Jaeger returns the whole trace: with the evaluation span in it, nothing is scored twice
+    stored = json.loads(encode_spans([written]).to_json())["resourceSpans"]
+    answer["result"]["resourceSpans"] += stored
+    backend.on("/api/v3/traces", Reply(body=answer))
+    again = await score_spans(source, metrics, selection=WINDOW, tracer_provider=provider)
+    assert again.scored == 0 and again.read.already_scored == 1
     await source.aclose()
 
 
@@ -93,10 +99,10 @@ async def test_tempo_base64_trace_with_a_prompt_cut_at_2kb_is_skipped(backend: F
     ids = [trace["traceID"].rjust(32, "0") for trace in search["traces"]]
     backend.on(f"/api/v2/traces/{ids[0]}", Reply(body=full))
     backend.on(f"/api/v2/traces/{ids[1]}", Reply(body=cut))
-    backend.on(f"/api/v2/traces/{ids[2]}", Reply(404, "trace not found"))
-    backend.on(f"/api/traces/{ids[2]}", Reply(404, "trace not found"))
+    backend.on(f"/api/v2/traces/{ids[2]}", Reply(503, "unavailable"))
     provider, _ = _exporting()
-    source = TempoSpans(TempoClient(backend.base_url))
+    retry = RetryPolicy(attempts=2, backoff=0.01)
+    source = TempoSpans(TempoClient(backend.base_url, retry=retry))
     metrics: list[Metric] = [RegexMatch(r"\d")]
     scored = await score_spans(source, metrics, tracer_provider=provider)
     # both answers are the fixture's one trace: the cut copy decodes to the same span ids
@@ -104,6 +110,8 @@ async def test_tempo_base64_trace_with_a_prompt_cut_at_2kb_is_skipped(backend: F
     (skip,) = scored.read.skipped
     assert skip.reason.startswith("gen_ai.input.messages is not complete JSON (2048 bytes)")
     assert scored.scored == 1
+    (problem,) = scored.read.problems  # the trace Tempo failed to give; the others are scored
+    assert problem.startswith(f"trace {ids[2]}: tempo: ") and "503" in problem
     (case,) = scored.results[0].cases
     assert case.case.input == [{"role": "user", "content": "short question"}]
     await source.aclose()
