@@ -104,6 +104,7 @@ class RecordedSource(Protocol):
 
     #: What the source is, for messages (never a credential).
     description: str
+
     @property
     def problems(self) -> Sequence[str]:
         """Problems met while reading (a corrupt line, a bad span), with where."""

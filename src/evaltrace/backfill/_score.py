@@ -30,7 +30,6 @@ from evaltrace.providers import Model, Provider
 from evaltrace.records import Case, CaseResult
 from evaltrace.results import EvaluationResult
 from evaltrace.runner import evaluate
-from evaltrace.sources._errors import SourceError
 from evaltrace.sources._select import SpanSelection
 from evaltrace.tracing._batch import BoundedBatchSpanProcessor
 from evaltrace.tracing._record import SpanRecord
@@ -145,21 +144,24 @@ async def score_spans(
         groups = _groups(read, metrics, done, selection.limit)
         scored = ScoredSpans(read)
         for index, (group, cases) in enumerate(groups.items()):
-            writer = WriteBack(provider) if write_back else None
-            result = await evaluate(
-                cases,
-                [m for m in metrics if m.name in group],
-                judge=judge,
-                name=name,
-                max_concurrency=max_concurrency,
-                results_path=_nth_path(results_path, index),
-                on_case=_both(writer, on_case),
-                tracer_provider=provider,
-            )
+            writer = WriteBack(provider, backend=recorded.write_scores) if write_back else None
+            try:
+                result = await evaluate(
+                    cases,
+                    [m for m in metrics if m.name in group],
+                    judge=judge,
+                    name=name,
+                    max_concurrency=max_concurrency,
+                    results_path=_nth_path(results_path, index),
+                    on_case=_both(writer, on_case),
+                    tracer_provider=provider,
+                )
+            finally:  # the scores of finished cases reach the backend whatever happens
+                if writer is not None:
+                    scored.evaluation_spans += writer.written
+                    scored.backend_scores += await writer.drain()
+                    read.problems += writer.problems
             scored.results.append(result)
-            if writer is not None:
-                scored.evaluation_spans += writer.written
-                scored.backend_scores += await _to_backend(recorded, writer, read)
         return scored
     finally:
         if isinstance(source, str):
@@ -212,15 +214,6 @@ def _both(
             on_case(result)
 
     return each
-
-
-async def _to_backend(source: RecordedSource, writer: WriteBack, read: RecordedCases) -> int:
-    """Write the scores to the backend's own store; a failure is a problem, not a crash."""
-    try:
-        return await source.write_scores(writer.to_backend)
-    except SourceError as exc:
-        read.problems.append(f"writing scores back to {source.description}: {exc}")
-        return 0
 
 
 def _provider(given: trace.TracerProvider | None) -> tuple[trace.TracerProvider, bool]:

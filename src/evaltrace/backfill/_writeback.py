@@ -15,7 +15,8 @@ run tries them again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
@@ -23,22 +24,69 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 from evaltrace._version import __version__
 from evaltrace.backfill._recorded import ScoreToWrite, evaluation_key
 from evaltrace.records import CaseResult, Score
+from evaltrace.sources._errors import SourceError
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._evaluation import Evaluation, evaluation_attributes
 
-__all__ = ["WriteBack"]
+__all__ = ["BackendWriter", "WriteBack"]
 
 _SCOPE = "evaltrace.backfill"
 
 
-class WriteBack:
-    """Writes each finished case's scores as evaluation spans in the recorded trace."""
+#: Writes scores to a backend's own store (``RecordedSource.write_scores``).
+BackendWriter = Callable[[Sequence[ScoreToWrite]], Awaitable[int]]
 
-    def __init__(self, tracer_provider: trace.TracerProvider, run_id: str | None = None) -> None:
+
+class WriteBack:
+    """Writes each finished case's scores as evaluation spans in the recorded trace.
+
+    With ``backend`` (Phoenix annotations), the scores are also sent there
+    in batches of ``batch`` while the run goes on; ``drain`` sends the rest
+    and waits. A failed batch is a problem (``problems``), not a crash.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider,
+        run_id: str | None = None,
+        *,
+        backend: BackendWriter | None = None,
+        batch: int = 20,
+    ) -> None:
         self._tracer = tracer_provider.get_tracer(_SCOPE, __version__)
         self.run_id = run_id
         self.written = 0
-        self.to_backend: list[ScoreToWrite] = []
+        self.problems: list[str] = []
+        self._backend, self._batch = backend, batch
+        self._pending: list[ScoreToWrite] = []
+        self._sending: list[asyncio.Future[int]] = []
+
+    async def drain(self) -> int:
+        """Send what is pending to the backend and wait; how many scores it took."""
+        if self._pending:
+            self._send()
+        sent = await asyncio.gather(*self._sending)
+        self._sending.clear()
+        return sum(sent)
+
+    def _queue(self, score: ScoreToWrite) -> None:
+        if self._backend is None:
+            return
+        self._pending.append(score)
+        if len(self._pending) >= self._batch:
+            self._send()
+
+    def _send(self) -> None:
+        batch, self._pending = self._pending, []
+        self._sending.append(asyncio.ensure_future(self._deliver(batch)))
+
+    async def _deliver(self, batch: Sequence[ScoreToWrite]) -> int:
+        assert self._backend is not None
+        try:
+            return await self._backend(batch)
+        except SourceError as exc:
+            self.problems.append(f"writing {len(batch)} scores back: {exc}")
+            return 0
 
     def case_done(self, result: CaseResult) -> None:
         """Write the case's successful scores (its metadata names the recorded call)."""
@@ -82,7 +130,7 @@ class WriteBack:
         span.add_event(attr.EVALUATION_EVENT, event)
         span.end()
         self.written += 1
-        self.to_backend.append(
+        self._queue(
             ScoreToWrite(span_id, score.metric, score.value, score.label, score.explanation)
         )
 
