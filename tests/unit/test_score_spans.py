@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -35,7 +36,9 @@ from evaltrace.backfill._calls import recorded_calls
 from evaltrace.backfill._recorded import FileSpans, JaegerSpans, PhoenixSpans, TempoSpans
 from evaltrace.cli.main import main
 from evaltrace.tracing._record import SpanRecord
+from tests.support.openai_sdk import instrumented_openai
 from tests.unit.sources._recorded_app import QUESTIONS, SERVICE, record_app, write_otlp_lines
+from tests.unit.test_instrumentations import Server
 
 
 @pytest.fixture
@@ -225,3 +228,37 @@ def test_export_cases_writes_a_dataset_and_score_spans_runs_from_the_cli(
     assert "skipped: trace" in printed.err
     assert main(["score-spans", str(path), "-m", "regex:\\d", "--since", "soon"]) == 2
     assert "--since 'soon'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("instrumentation", ["otel-genai", "openinference", "openllmetry"])
+async def test_calls_of_real_instrumentations_written_by_otels_encoder_become_cases(
+    instrumentation: str,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
+    monkeypatch.setenv("TRACELOOP_TRACE_CONTENT", "true")
+    server = Server("Paris")
+    with instrumented_openai(instrumentation, tracer_provider):
+        client = openai.AsyncOpenAI(
+            api_key="sk-x", base_url="http://llm.local/v1", http_client=server.client()
+        )
+        await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Capital of France?"},
+            ],
+        )
+    path = write_otlp_lines(tmp_path / "traces.json", [span_exporter.get_finished_spans()])
+    found = await read_recorded_cases(str(path))
+    (case,) = found.cases
+    assert case.input == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Capital of France?"},
+    ]
+    assert case.output == "Paris"
+    assert str(case.metadata["model"]).startswith("gpt-4o-mini")
+    assert "sk-x" not in path.read_text()
