@@ -2,6 +2,14 @@
 
 from evaltrace._jsonl import read_case_results
 from evaltrace._version import __version__
+from evaltrace.backfill import (
+    RecordedCases,
+    ScoredSpans,
+    SpanSelection,
+    read_recorded_cases,
+    score_spans,
+    score_spans_sync,
+)
 from evaltrace.datasets import load_cases
 from evaltrace.exceptions import (
     ConfigurationError,
@@ -107,13 +115,16 @@ __all__ = [
     "Provider",
     "ProviderError",
     "RESULTS_SCHEMA_VERSION",
+    "RecordedCases",
     "RegexMatch",
     "RetryPolicy",
     "Score",
+    "ScoredSpans",
     "ScriptedProvider",
     "SemanticSimilarity",
     "SpanNode",
     "SpanQuery",
+    "SpanSelection",
     "Step",
     "StreamChunk",
     "StreamingProvider",
@@ -131,7 +142,10 @@ __all__ = [
     "install_tracer_provider",
     "load_cases",
     "read_case_results",
+    "read_recorded_cases",
     "register_provider",
     "render_html_report",
+    "score_spans",
+    "score_spans_sync",
     "write_html_report",
 ]

@@ -14,7 +14,8 @@ FORBIDDEN = {
     "evaltrace.tracing": ("evaltrace.metrics", "evaltrace.providers", "evaltrace.runner"),
     "evaltrace.providers": ("evaltrace.metrics", "evaltrace.runner"),
     "evaltrace.metrics": ("evaltrace.runner",),
-    "evaltrace.sources": ("evaltrace.runner",),
+    "evaltrace.sources": ("evaltrace.runner", "evaltrace.backfill"),
+    "evaltrace.backfill": ("evaltrace.cli",),
     "evaltrace.records": ("evaltrace.tracing", "evaltrace.providers", "evaltrace.runner"),
 }
 

@@ -44,6 +44,7 @@ def test_all_is_complete() -> None:
         "cli",
         "compare",
         "sources",
+        "backfill",
         "demo",
         "report",
         "testing",

@@ -11,6 +11,7 @@ import click
 from evaltrace import __version__
 from evaltrace.cli import _commands as commands
 from evaltrace.cli._metrics import METRIC_NAMES
+from evaltrace.cli._score_spans import SelectionOptions, cmd_export_cases, cmd_score_spans
 from evaltrace.cli._show import ShowFilters
 
 __all__ = ["cli"]
@@ -249,6 +250,190 @@ def report(results: str, output: str) -> int:
     and responses, latency and cost charts, and a timeline of each case's calls.
     """
     return commands.cmd_report(Path(results), Path(output))
+
+
+_SOURCE_HELP = """\b
+SOURCE is one of:
+  PATH | DIR | 'GLOB'                      OTLP JSON files (the Collector's file exporter)
+  phoenix:http://HOST:6006#PROJECT         a Phoenix project (REST API)
+  jaeger:http://HOST:16686?service=NAME    Jaeger v2 (api_v3), traces of a service
+  tempo:http://HOST:3200?q=TRACEQL         Grafana Tempo, traces a TraceQL query finds"""
+
+
+def _selection_options(command: _F) -> _F:
+    """Which recorded calls: window, filters, sample, limit; the backend's credential."""
+    for option in reversed(
+        [
+            click.option(
+                "--sample",
+                type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+                metavar="RATE",
+                help="score a deterministic share of the calls (by span id: the same RATE "
+                "picks the same calls on every run)",
+            ),
+            click.option(
+                "--limit", type=click.IntRange(min=1), metavar="N", help="at most N calls"
+            ),
+            click.option(
+                "--since",
+                metavar="TIME",
+                help="calls started at or after TIME (ISO 8601, or ago: 30m, 2h, 7d)",
+            ),
+            click.option("--until", metavar="TIME", help="calls started before TIME"),
+            click.option(
+                "--filter",
+                "filters",
+                multiple=True,
+                metavar="ATTR=VALUE",
+                help="only spans with this attribute (or resource attribute) value "
+                "(repeatable; e.g. gen_ai.request.model=gpt-4o)",
+            ),
+            click.option(
+                "--token",
+                metavar="TOKEN",
+                help="the backend's API key or bearer token [default: $PHOENIX_API_KEY, "
+                "$EVALTRACE_JAEGER_TOKEN or $EVALTRACE_TEMPO_TOKEN]; never printed",
+            ),
+            click.option(
+                "--truncated-at",
+                "truncated_at",
+                multiple=True,
+                type=click.IntRange(min=1),
+                metavar="BYTES",
+                help="treat content attributes of exactly BYTES as truncated "
+                "[default: 2048, Tempo's limit]",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _selection(source: str, options: dict[str, object]) -> SelectionOptions:
+    return SelectionOptions(source=source, **options)  # type: ignore[arg-type]
+
+
+@cli.command(
+    "score-spans",
+    epilog=_SOURCE_HELP
+    + """
+
+\b
+Examples:
+  evaltrace score-spans traces.json -m json_valid
+  evaltrace score-spans 'phoenix:http://localhost:6006#support-bot' \\
+      -m 'criteria:polite=Is the answer polite?' --judge openai:gpt-4o --sample 0.1
+  evaltrace score-spans 'jaeger:http://localhost:16686?service=support-bot' \\
+      --since 24h -m answer_relevance --judge-base-url http://127.0.0.1:8080/v1""",
+)
+@click.argument("source")
+@click.option(
+    "--metric",
+    "-m",
+    "metrics",
+    multiple=True,
+    required=True,
+    metavar="NAME",
+    help="a metric to score with (repeatable): " + ", ".join(METRIC_NAMES),
+)
+@click.option("--judge", metavar="PROVIDER:MODEL", help="the judge model of LLM-judge metrics")
+@click.option("--judge-base-url", metavar="URL", help="the judge is an OpenAI-compatible server")
+@_selection_options
+@click.option(
+    "--no-write-back",
+    is_flag=True,
+    help="do not write the scores into the recorded traces (nor Phoenix annotations)",
+)
+@click.option(
+    "--rescore", is_flag=True, help="score calls again even if the source holds their scores"
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    metavar="N",
+    help="calls scored at once",
+)
+@click.option("--name", help="the run's name [default: score-spans]")
+@click.option(
+    "--output",
+    "-o",
+    default="results.json",
+    show_default=True,
+    metavar="PATH",
+    help="where to save the full result as JSON",
+)
+@click.option(
+    "--results-jsonl",
+    metavar="PATH",
+    help="where to stream cases as they finish [default: the output path with .cases.jsonl]",
+)
+@_debug_option
+def score_spans(
+    source: str,
+    metrics: tuple[str, ...],
+    judge: str | None,
+    judge_base_url: str | None,
+    no_write_back: bool,
+    rescore: bool,
+    concurrency: int,
+    name: str | None,
+    output: str,
+    results_jsonl: str | None,
+    **selection: object,
+) -> int:
+    """Score GenAI calls already recorded in OTLP files or a tracing backend.
+
+    Each recorded chat span becomes a case (its prompt messages in, its
+    response out); spans without captured or with truncated content are
+    skipped and counted. Each score is written back as a gen_ai.evaluation.result
+    event on a new span under the call, in its own trace (through the OTLP
+    exporters of the OTEL_* variables), and as a span annotation for Phoenix.
+    A second run over the same calls scores nothing twice.
+    """
+    return cmd_score_spans(
+        _selection(source, selection),
+        metrics=metrics,
+        judge=judge,
+        judge_base_url=judge_base_url,
+        concurrency=concurrency,
+        name=name,
+        output=Path(output),
+        results_jsonl=_path(results_jsonl),
+        write_back=not no_write_back,
+        rescore=rescore,
+    )
+
+
+@cli.command(
+    "export-cases",
+    epilog=_SOURCE_HELP
+    + """
+
+\b
+Examples:
+  evaltrace export-cases traces.json -o cases.jsonl
+  evaltrace export-cases 'phoenix:http://localhost:6006#support-bot' --limit 200 -o cases.jsonl""",
+)
+@click.argument("source")
+@_selection_options
+@click.option(
+    "--output",
+    "-o",
+    default="cases.jsonl",
+    show_default=True,
+    metavar="PATH",
+    help="where to write the cases (JSON lines, readable by 'evaltrace run')",
+)
+@_debug_option
+def export_cases(source: str, output: str, **selection: object) -> int:
+    """Write recorded GenAI calls as a dataset, for offline regression runs.
+
+    Each line is a case: 'input' (the prompt messages), 'output' (the recorded
+    response) and 'metadata' (model, provider, tokens, trace and span ids, service).
+    """
+    return cmd_export_cases(_selection(source, selection), output=Path(output))
 
 
 def _path(value: str | None) -> Path | None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanContext, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
@@ -81,7 +81,10 @@ async def run_case(job: CaseJob, env: CaseEnvironment) -> CaseOutcome:
         attr.TRIAL: key.trial,
     }
     with env.telemetry.tracer.start_as_current_span(
-        f"case {key.case_id}", context=parent, attributes=attributes
+        f"case {key.case_id}",
+        context=parent,
+        attributes=attributes,
+        links=_recorded_links(job.case),
     ) as span:
         task_started = time.perf_counter()
         output, error = await _produce_output(env, job.case, span)
@@ -206,3 +209,15 @@ def _evaluated_call(calls: Sequence[LLMInteraction], case: Case) -> EvaluatedCal
         return None
     call = task_calls[0]
     return EvaluatedCall(int(call.trace_id, 16), int(call.span_id, 16), call.response_id)
+
+
+def _recorded_links(case: Case) -> list[Link]:
+    """A case made from a recorded call (``score-spans``) links to that call's span."""
+    trace_id, span_id = case.metadata.get("trace_id"), case.metadata.get("span_id")
+    if not isinstance(trace_id, str) or not isinstance(span_id, str):
+        return []
+    try:
+        context = SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True)
+    except ValueError:
+        return []
+    return [Link(context)] if context.is_valid else []

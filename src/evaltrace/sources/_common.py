@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.tracing._record import SpanRecord
 
-__all__ = ["by_trace", "check_window", "rfc3339", "trace_hex", "unix_seconds"]
+__all__ = [
+    "as_text",
+    "by_trace",
+    "check_window",
+    "rfc3339",
+    "span_matches",
+    "trace_hex",
+    "unix_seconds",
+]
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -63,3 +72,19 @@ def by_trace(spans: Iterable[SpanRecord]) -> dict[int, list[SpanRecord]]:
     for span in spans:
         traces.setdefault(span.trace_id, []).append(span)
     return traces
+
+
+def as_text(value: Any) -> str:
+    """An attribute value as text, the way Jaeger compares them (``true``, ``12``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def span_matches(span: SpanRecord, wanted: Mapping[str, Any]) -> bool:
+    """Every wanted attribute equals the span's (or its resource's), compared as text."""
+    for key, text in wanted.items():
+        value = span.attributes.get(key, span.resource.get(key))
+        if value is None or as_text(value) != as_text(text):
+            return False
+    return True

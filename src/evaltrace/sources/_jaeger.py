@@ -35,7 +35,14 @@ from typing import Any
 import httpx
 
 from evaltrace.exceptions import ConfigurationError
-from evaltrace.sources._common import by_trace, check_window, rfc3339, trace_hex
+from evaltrace.sources._common import (
+    as_text,
+    by_trace,
+    check_window,
+    rfc3339,
+    span_matches,
+    trace_hex,
+)
 from evaltrace.sources._errors import log_skipped
 from evaltrace.sources._http import HttpBackend, RetryPolicy, Secret, resolve_secret
 from evaltrace.sources._otlp_json import ErrorHandler
@@ -154,29 +161,15 @@ def _find_params(
     }
     params.update({key: value for key, value in optional.items() if value})
     if attributes:
-        as_text = {key: _as_text(value) for key, value in attributes.items()}
-        params["query.attributes"] = json.dumps(as_text, separators=(",", ":"))
+        texts = {key: as_text(value) for key, value in attributes.items()}
+        params["query.attributes"] = json.dumps(texts, separators=(",", ":"))
     return params
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _span_matches(span: SpanRecord, wanted: Mapping[str, Any]) -> bool:
-    for key, text in wanted.items():
-        value = span.attributes.get(key, span.resource.get(key))
-        if value is None or _as_text(value) != _as_text(text):
-            return False
-    return True
 
 
 def _matching(spans: list[SpanRecord], wanted: Mapping[str, Any]) -> list[SpanRecord]:
     """The spans of the traces in which some span matches every wanted attribute."""
     kept: list[SpanRecord] = []
     for trace in by_trace(spans).values():
-        if any(_span_matches(span, wanted) for span in trace):
+        if any(span_matches(span, wanted) for span in trace):
             kept.extend(trace)
     return kept

@@ -76,6 +76,9 @@ __all__ = [
     "USAGE_OUTPUT_TOKENS",
     "USAGE_REASONING_OUTPUT_TOKENS",
     "ATTEMPT",
+    "EVALUATED_SPAN_ID",
+    "EVALUATION_KEY",
+    "SERVICE_NAME",
 ]
 
 # GenAI semantic conventions.
@@ -159,3 +162,8 @@ CASE_INDEX: Final = "evaltrace.case.index"
 TRIAL: Final = "evaltrace.case.trial"
 METRIC_NAME: Final = "evaltrace.metric.name"
 ATTEMPT: Final = "evaltrace.attempt"
+#: On a write-back span: the recorded span a score is about (16 hex digits).
+EVALUATED_SPAN_ID: Final = "evaltrace.evaluated.span_id"
+#: On a write-back span: ``<span id>:<metric>``, the idempotency key of the score.
+EVALUATION_KEY: Final = "evaltrace.evaluation.key"
+SERVICE_NAME: Final = "service.name"
