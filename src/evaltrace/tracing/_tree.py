@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from evaltrace._interaction import LLMInteraction, ToolCall
 from evaltrace.tracing._node import SpanNode, datetime_of, link_records
@@ -46,13 +46,32 @@ _EPOCH = datetime_of(0)
 _KIND_ORDER: dict[Literal["model", "tool", "agent"], int] = {"agent": 0, "model": 1, "tool": 2}
 
 
+class _Linked(NamedTuple):
+    """A linked tree: nodes in start order, by id, the case span, the absent parents' ids."""
+
+    nodes: tuple[SpanNode, ...]
+    by_id: dict[int, SpanNode]
+    root: SpanNode | None
+    missing: tuple[str, ...]
+
+
+def _linked(nodes: Sequence[SpanNode], root: SpanNode | None, missing: Iterable[int]) -> _Linked:
+    ordered = tuple(nodes)
+    return _Linked(
+        ordered,
+        {node.record.span_id: node for node in ordered},
+        root,
+        tuple(f"{span_id:016x}" for span_id in sorted(missing)),
+    )
+
+
 class CaseTrace(Queryable[SpanNode]):
     """The spans of one case as a read-only tree, and what the application did in them.
 
     ``find`` / ``first`` / ``any`` / ``count`` search every span, in start order.
     """
 
-    __slots__ = ("_by_id", "_interactions", "_missing", "_nodes", "_root", "_tools")
+    __slots__ = ("_interactions", "_linked", "_pending", "_sorted", "_tools")
 
     def __init__(
         self,
@@ -62,11 +81,10 @@ class CaseTrace(Queryable[SpanNode]):
         interactions: Sequence[LLMInteraction],
     ) -> None:
         """A trace over linked ``nodes``; use ``from_records`` or ``empty``."""
-        self._nodes = tuple(nodes)
-        self._by_id = {node.record.span_id: node for node in self._nodes}
-        self._root = root
-        self._missing = tuple(f"{span_id:016x}" for span_id in sorted(missing))
-        self._interactions = tuple(sorted(interactions, key=_timestamp))
+        self._linked: _Linked | None = _linked(nodes, root, missing)
+        self._pending: tuple[Sequence[SpanRecord], int | None] | None = None
+        self._interactions = tuple(interactions)
+        self._sorted = False
         self._tools: list[TimedCall] | None = None
 
     @classmethod
@@ -81,10 +99,14 @@ class CaseTrace(Queryable[SpanNode]):
         ``root_span_id`` is the case span's id; the case span itself may be
         absent from ``records`` (still open while its metrics run). Never
         raises on bad data: orphans, cycles and repeated ids are placed as the
-        module docstring says.
+        module docstring says. The records are linked into a tree the first
+        time the trace is read, so a run whose metrics never read it pays
+        only for keeping them.
         """
-        nodes, root, missing = link_records(records, root_span_id)
-        return cls(nodes, root, missing, interactions)
+        trace = cls((), None, (), interactions)
+        trace._linked = None
+        trace._pending = (tuple(records), root_span_id)
+        return trace
 
     @classmethod
     def empty(cls) -> CaseTrace:
@@ -92,24 +114,34 @@ class CaseTrace(Queryable[SpanNode]):
         return cls((), None, (), ())
 
     @property
+    def _tree(self) -> _Linked:
+        """The linked tree, built from the pending records on first use."""
+        linked = self._linked
+        if linked is None:
+            records, root_span_id = self._pending or ((), None)
+            linked = self._linked = _linked(*link_records(records, root_span_id))
+            self._pending = None
+        return linked
+
+    @property
     def spans(self) -> tuple[SpanNode, ...]:
         """Every span, in start order."""
-        return self._nodes
+        return self._tree.nodes
 
     @property
     def roots(self) -> tuple[SpanNode, ...]:
         """The spans with no parent in the tree, in start order (the case span, when present)."""
-        return tuple(node for node in self._nodes if node.parent is None)
+        return tuple(node for node in self._tree.nodes if node.parent is None)
 
     @property
     def root(self) -> SpanNode | None:
         """The case span, when it is among the records."""
-        return self._root
+        return self._tree.root
 
     @property
     def missing_parents(self) -> tuple[str, ...]:
         """Ids (hex, sorted) of parents that spans name but the records lack."""
-        return self._missing
+        return self._tree.missing
 
     def get(self, span_id: str | int) -> SpanNode | None:
         """The span with this id (hex or integer), or None."""
@@ -118,25 +150,28 @@ class CaseTrace(Queryable[SpanNode]):
                 span_id = int(span_id, 16)
             except ValueError:
                 return None
-        return self._by_id.get(span_id)
+        return self._tree.by_id.get(span_id)
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return len(self._tree.nodes)
 
     def __iter__(self) -> Iterator[SpanNode]:
-        return iter(self._nodes)
+        return iter(self._tree.nodes)
 
     def __repr__(self) -> str:
         return (
-            f"CaseTrace({len(self._nodes)} spans, {len(self._interactions)} model calls, "
-            f"missing_parents={list(self._missing)})"
+            f"CaseTrace({len(self)} spans, {len(self._interactions)} model calls, "
+            f"missing_parents={list(self.missing_parents)})"
         )
 
     def _searched(self) -> Sequence[SpanNode]:
-        return self._nodes
+        return self._tree.nodes
 
     def model_calls(self) -> list[LLMInteraction]:
         """The case's model calls, in start order."""
+        if not self._sorted:  # sorted on first read, like the tree
+            self._interactions = tuple(sorted(self._interactions, key=_timestamp))
+            self._sorted = True
         return list(self._interactions)
 
     def tool_calls(self) -> list[ToolCall]:
@@ -159,11 +194,11 @@ class CaseTrace(Queryable[SpanNode]):
         but sits inside another agent span (a LangGraph node run) or around a
         named one (an OpenAI Agents workflow).
         """
-        return [node for node in self._nodes if node.operation == _AGENT and _is_agent(node)]
+        return [node for node in self._tree.nodes if node.operation == _AGENT and _is_agent(node)]
 
     def trajectory(self) -> list[Step]:
         """Agents, model calls and tool calls as steps, in start order."""
-        steps = [*map(_agent_step, self.agents()), *map(_model_step, self._interactions)]
+        steps = [*map(_agent_step, self.agents()), *map(_model_step, self.model_calls())]
         steps += [self._tool_step(timed) for timed in self._timed_tool_calls]
         steps.sort(key=lambda step: (step.start, _KIND_ORDER[step.kind]))
         return steps
@@ -180,7 +215,7 @@ class CaseTrace(Queryable[SpanNode]):
 
     def _executed(self) -> list[TimedCall]:
         """The calls of the tool spans, a span nested in a span of the same call merged into it."""
-        tools = [node for node in self._nodes if node.operation == _TOOL]
+        tools = [node for node in self._tree.nodes if node.operation == _TOOL]
         calls: dict[SpanNode, ToolCall] = {}
         for node in sorted(tools, key=lambda n: len(n.ancestors())):  # outer spans first
             call = read_tool_span(node.attributes, node.name, node.span_id)
@@ -193,7 +228,7 @@ class CaseTrace(Queryable[SpanNode]):
 
     def _requests(self) -> list[TimedCall]:
         requested: list[TimedCall] = []
-        for interaction in self._interactions:
+        for interaction in self.model_calls():
             end = _nanoseconds(interaction.timestamp) + int(interaction.latency * 1e9)
             for call in interaction.tool_calls:
                 if call.span_id is None:

@@ -67,13 +67,17 @@ class RunSink:
         self._nested_calls = 0
 
     def add_span(self, key: CaseKey, record: SpanRecord) -> None:
-        """Keep one finished span of a case, for its trace."""
-        with self._lock:
-            found = self._spans.get(key)
-            if found is None:
-                self._spans[key] = [record]
-            else:
-                found.append(record)
+        """Keep one finished span of a case, for its trace.
+
+        Only a case's first span takes the lock: ``dict.get`` and
+        ``list.append`` are each atomic, and the list, once made, is only
+        ever appended to until the case is taken.
+        """
+        found = self._spans.get(key)
+        if found is None:
+            with self._lock:
+                found = self._spans.setdefault(key, [])
+        found.append(record)
 
     def case_spans(self, case_id: str, trial: int | None) -> list[SpanRecord]:
         """The finished spans of one case so far (a copy; the sink keeps them)."""
