@@ -11,6 +11,7 @@ NOT_AT_ROOT = {
     "JudgeVerdict",
     "parse_verdict",
     "as_model",
+    "summarise_metrics",
 }
 
 

@@ -21,6 +21,8 @@ __all__ = ["MetricRecord", "RunRecord", "RunStatus", "UsageRecord"]
 _TASK_PURPOSE = "task"
 _JUDGE_PURPOSE = "semantic_evaluation"
 _HEX = re.compile(r"[0-9a-f]+")
+# A fingerprint may come spelled as "sha256:<hex>"; the store keeps the hex.
+_SHA256_PREFIX = "sha256:"
 
 
 class RunStatus(StrEnum):
@@ -133,6 +135,7 @@ class RunRecord(BaseModel):
     def _hex(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        value = value.removeprefix(_SHA256_PREFIX)
         if not _HEX.fullmatch(value.lower()):
             raise ValueError(f"a dataset fingerprint is a hex string, not {value!r}")
         return value.lower()
