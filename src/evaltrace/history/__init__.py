@@ -23,6 +23,7 @@ from evaltrace.history._liveness import DEFAULT_STALE_AFTER
 from evaltrace.history._load import load_run_result, resolve_run
 from evaltrace.history._open import (
     CONNECT_TIMEOUT,
+    NOT_RECORDED,
     StoreTarget,
     begin_safely,
     check_store_url,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_STORE_PATH",
     "GitState",
     "MetricRecord",
+    "NOT_RECORDED",
     "RunNotFoundError",
     "RunRecord",
     "RunRefError",

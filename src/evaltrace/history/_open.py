@@ -16,6 +16,7 @@ from evaltrace.history._url import StoreLocation, parse_store_url, redact_url, s
 
 __all__ = [
     "CONNECT_TIMEOUT",
+    "NOT_RECORDED",
     "StoreTarget",
     "begin_safely",
     "check_store_url",
@@ -27,6 +28,8 @@ __all__ = [
 #: Where a run is recorded: a store URL or path, or a store already open.
 StoreTarget = str | RunStore
 
+#: How the warning of a run that could not be recorded begins.
+NOT_RECORDED = "run not recorded in"
 #: Seconds a connection attempt to a PostgreSQL store may take.
 CONNECT_TIMEOUT = 5.0
 
@@ -141,7 +144,7 @@ def write_or_warn(target: StoreTarget, write: Callable[[RunStore], None]) -> str
         else:
             redacted = redact_url(target)
             reason = _reason(error, target, redacted)
-        message = f"run not recorded in {redacted}: {reason}"
+        message = f"{NOT_RECORDED} {redacted}: {reason}"
         logger.warning("%s", message)
         return message
     return None
