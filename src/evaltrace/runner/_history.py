@@ -88,6 +88,9 @@ class RunHistory:
             dataset_fingerprint=self.fingerprint,
             started_at=started_at,
         )
+        if self.results_path is not None:  # a run that dies keeps its stream's path
+            path = str(Path(self.results_path).absolute())
+            record = record.model_copy(update={"results_path": path})
         return write_or_warn(self.target, lambda store: store.begin(record))
 
     def _finish(self, result: EvaluationResult) -> str | None:
