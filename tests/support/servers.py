@@ -857,25 +857,6 @@ class PhoenixServer:
             if not cursor:
                 return spans
 
-    def metric_points(self) -> list[ReceivedPoint]:
-        """Every number data point rotel has logged so far (``debug_signals`` with metrics)."""
-        return parse_rotel_metrics_log(self.log_text())
-
-    def wait_for_points(
-        self,
-        predicate: Callable[[list[ReceivedPoint]], bool],
-        *,
-        timeout: float = 60.0,
-        what: str = "expected metric points in rotel's debug log",
-    ) -> list[ReceivedPoint]:
-        def probe() -> list[ReceivedPoint] | None:
-            points = self.metric_points()
-            return points if predicate(points) else None
-
-        return poll_until(
-            probe, timeout=timeout, what=what, process=self.process, log_path=self.log_path
-        )
-
     def wait_for_spans(
         self,
         predicate: Callable[[list[dict[str, Any]]], bool],
