@@ -8,6 +8,7 @@ mid-way, stores written by older and newer evaltraces).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -26,6 +27,7 @@ from evaltrace import (
     EvaluationResult,
     ExactMatch,
     ScriptedProvider,
+    evaluate,
     evaluate_sync,
     write_html_report,
 )
@@ -441,3 +443,34 @@ def test_concurrent_evaluations_lose_and_mix_nothing(tmp_path: Path) -> None:
 
 def test_an_evaluation_killed_mid_way_reads_incomplete(tmp_path: Path) -> None:
     check_killed_evaluation_reads_incomplete(str(tmp_path / "runs.db"), tmp_path)
+
+
+async def test_a_cancelled_evaluation_is_recorded_interrupted(tmp_path: Path) -> None:
+    db = str(tmp_path / "runs.db")
+    first_done = asyncio.Event()
+
+    async def task(question: object) -> str:
+        if str(question).endswith("0"):
+            return "answer"
+        await asyncio.Event().wait()  # never answers
+        return "never"
+
+    running = asyncio.create_task(
+        evaluate(
+            [Case(id=f"q{n}", input=f"question {n}", expected="answer") for n in range(3)],
+            [ExactMatch()],
+            task=task,
+            name="cut",
+            store=db,
+            max_concurrency=1,
+            on_case=lambda _: first_done.set(),
+        )
+    )
+    await first_done.wait()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    with open_store(db) as store:
+        [cut] = store.list_runs(name="cut")
+    assert cut.status is RunStatus.INTERRUPTED and cut.finished_at is not None
+    assert [(m.metric, m.mean, m.count) for m in cut.metrics] == [("exact_match", 1.0, 1)]

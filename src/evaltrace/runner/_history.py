@@ -47,7 +47,7 @@ class RunHistory:
         self.keep_result = keep_result
         self.results_path = results_path
         self.fingerprint = dataset_fingerprint(plan.cases)
-        self._begun = False
+        self._begun: RunRecord | None = None  # the record the store holds, once begun
 
     @classmethod
     def of(
@@ -71,17 +71,17 @@ class RunHistory:
 
     async def begin(self, started_at: datetime) -> str | None:
         """Record the run as ``running``; the warning if the store could not be written."""
-        warning = await asyncio.to_thread(self._begin, started_at)
-        self._begun = warning is None
+        record, warning = await asyncio.to_thread(self._begin, started_at)
+        self._begun = record if warning is None else None
         return warning
 
     async def finish(self, result: EvaluationResult) -> str | None:
         """Record the run's end (nothing if its start was not recorded); a warning or None."""
-        if not self._begun:
+        if self._begun is None:
             return None
-        return await asyncio.to_thread(self._finish, result)
+        return await asyncio.to_thread(self._finish, result, self._begun)
 
-    def _begin(self, started_at: datetime) -> str | None:
+    def _begin(self, started_at: datetime) -> tuple[RunRecord, str | None]:
         record = RunRecord.start(
             name=self.plan.name,
             run_id=self.plan.run_id,
@@ -91,11 +91,14 @@ class RunHistory:
         if self.results_path is not None:  # a run that dies keeps its stream's path
             path = str(Path(self.results_path).absolute())
             record = record.model_copy(update={"results_path": path})
-        return write_or_warn(self.target, lambda store: store.begin(record))
+        return record, write_or_warn(self.target, lambda store: store.begin(record))
 
-    def _finish(self, result: EvaluationResult) -> str | None:
+    def _finish(self, result: EvaluationResult, begun: RunRecord) -> str | None:
         record = RunRecord.from_result(
-            result, dataset_fingerprint=self.fingerprint, results_path=self.results_path
+            result,
+            dataset_fingerprint=self.fingerprint,
+            results_path=self.results_path,
+            origin=begun,
         )
         kept = result.model_dump_json() if self.keep_result else None
         return write_or_warn(
