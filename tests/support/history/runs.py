@@ -12,7 +12,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 
-from evaltrace import Case, EvaluationResult, ExactMatch, ScriptedProvider, evaluate_sync
+from evaltrace import Case, EvaluationResult, ExactMatch, evaluate_sync
 from evaltrace._values import dataset_fingerprint
 from evaltrace.history import RunStatus, load_run_result, open_store
 
