@@ -22,6 +22,7 @@ from psycopg import sql
 from evaltrace import EvaluationResult
 from evaltrace.cli import main
 from evaltrace.history import (
+    SCHEMA_VERSION,
     RunStatus,
     StoreError,
     StoreUnavailableError,
@@ -299,3 +300,41 @@ def test_a_run_recorded_in_postgres_shows_and_loads_without_the_password(
     for text in (out, err, listed, shown, result.model_dump_json()):
         assert postgres_server.password not in text
     assert "evaltrace_app:***@" in out
+
+
+def _cli_run(
+    pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    dataset = tmp_path / "qa.jsonl"
+    dataset.write_text('{"id": "a", "input": "q", "output": "Paris", "expected": "Paris"}\n')
+    argv = ["run", str(dataset), "-m", "exact_match", "-o", str(tmp_path / "r.json")]
+    code = main([*argv, "--no-progress", "--store", pg_url])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_run_migrates_a_database_written_by_an_older_evaltrace(
+    pg_url: str, execute: Execute, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for statement in checks.V1_DDL["postgresql"]:
+        execute(statement, ())
+    execute("INSERT INTO schema_version (version) VALUES (?)", (1,))
+    code, out, err = _cli_run(pg_url, tmp_path, capsys)
+    assert code == 0 and "recorded: run" in out, err
+    assert execute("SELECT version FROM schema_version", ()) == [(SCHEMA_VERSION,)]
+    assert execute("SELECT name, status FROM runs", ()) == [("qa", "complete")]
+
+
+def test_a_run_into_a_database_of_a_newer_evaltrace_is_kept_and_not_recorded(
+    pg_url: str, execute: Execute, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_store(pg_url).close()
+    execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    code, out, err = _cli_run(pg_url, tmp_path, capsys)
+    newer = f"has schema version {SCHEMA_VERSION + 1}, written by a newer evaltrace"
+    assert code == 0 and newer in err and "recorded:" not in out
+    assert newer in EvaluationResult.load(tmp_path / "r.json").warnings[0]
+    assert execute("SELECT count(*) FROM runs", ()) == [(0,)]
+    assert main(["runs", "--store", pg_url]) == 2
+    _, err = capsys.readouterr()
+    assert newer in err and len(err.strip().splitlines()) == 1
