@@ -102,6 +102,7 @@ def cli() -> None:
       evaltrace run qa.jsonl -m contains --task openai:gpt-4o-mini
       evaltrace show results.json --purpose task
       evaltrace report results.json -o report.html
+      evaltrace runs --name qa                        # the runs recorded so far
     """
 
 
@@ -289,6 +290,7 @@ _STORE_HELP = "the run store [default: $EVALTRACE_STORE, else .evaltrace/runs.db
 
 @cli.group(
     invoke_without_command=True,
+    short_help="The recorded runs; 'runs show REF' shows one.",
     epilog="""\b
 Examples:
   evaltrace runs
