@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from evaltrace import (
     Case,
+    ConfigurationError,
     Contains,
     EvaluationResult,
     ExactMatch,
@@ -32,6 +33,7 @@ from evaltrace import (
     write_html_report,
 )
 from evaltrace._values import dataset_fingerprint
+from evaltrace.cli._saved import load_result_or_run
 from evaltrace.history import (
     SCHEMA_VERSION,
     AmbiguousRunRefError,
@@ -474,3 +476,16 @@ async def test_a_cancelled_evaluation_is_recorded_interrupted(tmp_path: Path) ->
         [cut] = store.list_runs(name="cut")
     assert cut.status is RunStatus.INTERRUPTED and cut.finished_at is not None
     assert [(m.metric, m.mean, m.count) for m in cut.metrics] == [("exact_match", 1.0, 1)]
+
+
+def test_a_side_of_a_comparison_is_a_file_or_a_run(tmp_path: Path) -> None:
+    db = str(tmp_path / "runs.db")
+    result = _evaluate(tmp_path, store=db, keep_result=True)
+    saved = result.save(tmp_path / "results.json")
+    assert load_result_or_run(str(saved)) == result
+    assert load_result_or_run("qa@latest", store=db) == result
+    assert load_result_or_run(result.run_id[:8], store=db) == result
+    with pytest.raises(ConfigurationError, match="cannot read missing.json: no such file"):
+        load_result_or_run("missing.json", store=db)
+    with pytest.raises(RunNotFoundError, match="no complete run named 'other'"):
+        load_result_or_run("other@latest", store=db)

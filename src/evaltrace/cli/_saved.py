@@ -9,8 +9,27 @@ from pydantic import ValidationError
 
 from evaltrace import ConfigurationError, EvaluationResult
 from evaltrace._jsonl import read_results_stream
+from evaltrace.history import load_run_result
 
-__all__ = ["load_result"]
+__all__ = ["load_result", "load_result_or_run"]
+
+# Names that are files, never run references (a typo in a path must not read as a run id).
+_RESULT_SUFFIXES = (".json", ".jsonl")
+
+
+def load_result_or_run(arg: str, *, store: str | None = None) -> EvaluationResult:
+    """A results file, or a recorded run: ``results.json``, ``qa@latest``, ``qa@3f2c1a``, an id.
+
+    An existing file, or a name ending in ``.json``/``.jsonl`` or holding a
+    ``/``, is read as a results file (``load_result``); anything else is a
+    run reference, resolved in ``store`` (default: ``$EVALTRACE_STORE``, else
+    ``.evaltrace/runs.db``) and loaded with ``evaltrace.history.load_run_result``.
+    Errors are one line (``ConfigurationError``, ``StoreError``).
+    """
+    path = Path(arg)
+    if path.exists() or arg.lower().endswith(_RESULT_SUFFIXES) or "/" in arg or "\\" in arg:
+        return load_result(path)
+    return load_run_result(arg, store)
 
 
 def load_result(path: Path) -> EvaluationResult:
