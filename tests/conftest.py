@@ -60,3 +60,5 @@ def _no_content_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "ANTHROPIC_API_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
+    # The CLI records runs in .evaltrace/runs.db by default: tests name their store.
+    monkeypatch.setenv("EVALTRACE_STORE", "off")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 from evaltrace._schema import upgrade_case
 from evaltrace.records import CaseResult
+from evaltrace.results import EvaluationResult
 
-__all__ = ["ResultsWriter", "read_case_results"]
+__all__ = ["ResultsWriter", "read_case_results", "read_results_stream"]
 
 
 class ResultsWriter:
@@ -74,3 +76,50 @@ def read_case_results(path: str | Path) -> list[CaseResult]:
         if record.pop("type", None) == "case":
             results.append(CaseResult.model_validate(upgrade_case(record)))
     return results
+
+
+def read_results_stream(path: str | Path) -> EvaluationResult:
+    """The result a results JSONL file holds: whole when it has its summary line, else partial.
+
+    A stream without a summary line (a run that crashed) gives its finished
+    cases, ``complete`` False. Raises ``ValueError`` when it holds no case and
+    no summary, and as ``EvaluationResult.from_saved`` does.
+    """
+    source = Path(path)
+    cases = read_case_results(source)
+    summary = _summary_line(source)
+    if not cases and summary is None:
+        raise ValueError(f"{source} holds no finished cases")
+    interactions = [i for case in cases for i in case.interactions]
+    if summary is not None:
+        return EvaluationResult.from_saved(
+            {
+                **summary,
+                "cases": cases,
+                "interactions": sorted(interactions, key=lambda i: i.timestamp),
+            },
+            source,
+        )
+    times = sorted(i.timestamp for i in interactions) or [datetime.now(UTC)]
+    return EvaluationResult.build(
+        name=source.stem,
+        run_id="",
+        trace_id=interactions[0].trace_id if interactions else "",
+        started_at=times[0],
+        finished_at=times[-1],
+        cases=cases,
+        interactions=interactions,
+        complete=False,
+    )
+
+
+def _summary_line(path: Path) -> dict[str, object] | None:
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("type") == "summary":
+            record.pop("type")
+            return record
+    return None

@@ -8,18 +8,24 @@ number, a boolean, null, an object or an array. A conversation is a list of
   conversation as ``role: content`` blocks, anything else as indented JSON.
 * ``canonical_json`` is what equality compares: sorted keys, no spaces, so
   two values that are equal as JSON have the same text.
+* ``dataset_fingerprint`` is what a dataset is known by in the run history.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evaltrace.records import Case
 
 __all__ = [
     "as_text",
     "canonical_json",
     "conversation",
+    "dataset_fingerprint",
     "is_conversation",
     "one_line",
     "parsed_json",
@@ -80,3 +86,30 @@ def parsed_json(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def dataset_fingerprint(cases: Iterable[Case]) -> str:
+    """The dataset's fingerprint: a SHA-256 (hex) of its cases, whatever their order.
+
+    Each case counts by its id (None when it has none), input, expected,
+    context and the output it came with (None when it has none): the same
+    cases in another order have the same fingerprint; any other change to a
+    case changes it. Metadata does not count (it is about the case, not in it).
+    """
+    rows = sorted(
+        canonical_json(
+            [
+                case.id,
+                case.input,
+                case.expected,
+                case.context,
+                [case.output] if case.has_output else None,
+            ]
+        )
+        for case in cases
+    )
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(row.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()

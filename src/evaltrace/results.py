@@ -15,7 +15,14 @@ from evaltrace._schema import RESULTS_SCHEMA_VERSION, upgrade_result
 from evaltrace._stats import percentile
 from evaltrace.records import CaseResult, LLMInteraction, Score, write_text_atomically
 
-__all__ = ["RESULTS_SCHEMA_VERSION", "EvaluationResult", "MetricSummary", "Totals", "UsageSummary"]
+__all__ = [
+    "RESULTS_SCHEMA_VERSION",
+    "EvaluationResult",
+    "MetricSummary",
+    "Totals",
+    "UsageSummary",
+    "summarise_metrics",
+]
 
 
 class MetricSummary(BaseModel):
@@ -149,7 +156,7 @@ class EvaluationResult(BaseModel):
             started_at=started_at,
             finished_at=finished_at,
             cases=cases,
-            metrics=_summarise_metrics(cases),
+            metrics=summarise_metrics(cases),
             interactions=ordered,
             totals=Totals(**UsageSummary.of(ordered).model_dump()),
             complete=complete,
@@ -211,7 +218,8 @@ class EvaluationResult(BaseModel):
         return cls.model_validate(data)
 
 
-def _summarise_metrics(cases: Sequence[CaseResult]) -> dict[str, MetricSummary]:
+def summarise_metrics(cases: Sequence[CaseResult]) -> dict[str, MetricSummary]:
+    """Each metric's summary over ``cases`` (what ``EvaluationResult.metrics`` holds)."""
     by_metric: dict[str, list[Score]] = {}
     for case in cases:
         for score in case.scores:

@@ -13,21 +13,26 @@ import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from evaltrace import EvaluationResult
+from evaltrace.cli import main
 from evaltrace.history import (
+    SCHEMA_VERSION,
     RunStatus,
     StoreError,
     StoreUnavailableError,
     StoreURLError,
     begin_safely,
+    load_run_result,
     open_store,
     record_safely,
 )
-from tests.support.history import checks
+from tests.support.history import checks, runs
 from tests.support.history.checks import Execute, finished, started
 from tests.support.postgres import LOOPBACK, PostgresServer, postgres_server
 
@@ -259,3 +264,77 @@ def _silent_listener() -> Iterator[int]:
 def test_bad_urls_are_url_errors(postgres_server: PostgresServer) -> None:
     with pytest.raises(StoreURLError, match="no_such_option"):
         open_store(f"{postgres_server.url('x')}?no_such_option=1")
+
+
+# -- through evaluate and the CLI ---------------------------------------------------------
+
+
+def test_concurrent_evaluations_lose_and_mix_nothing(pg_url: str) -> None:
+    """Two processes evaluating into one database at once (two CI jobs sharing a server)."""
+    runs.check_concurrent_evaluations(pg_url)
+
+
+def test_an_evaluation_killed_mid_way_reads_incomplete(pg_url: str, tmp_path: Path) -> None:
+    runs.check_killed_evaluation_reads_incomplete(pg_url, tmp_path)
+
+
+def test_a_run_recorded_in_postgres_shows_and_loads_without_the_password(
+    pg_url: str, postgres_server: PostgresServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = tmp_path / "qa.jsonl"
+    dataset.write_text('{"id": "a", "input": "q", "output": "Paris", "expected": "Paris"}\n')
+    output = tmp_path / "r.json"
+    argv = ["run", str(dataset), "-m", "exact_match", "-o", str(output), "--no-progress"]
+    code = main([*argv, "--store", pg_url, "--store-result"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = EvaluationResult.load(output)
+    assert main(["runs", "--store", pg_url]) == 0
+    listed, _ = capsys.readouterr()
+    assert main(["runs", "show", f"{result.name}@latest", "--store", pg_url]) == 0
+    shown, _ = capsys.readouterr()
+    assert result.run_id[:12] in listed and result.run_id in shown
+    output.unlink()
+    (tmp_path / "r.cases.jsonl").unlink()
+    assert load_run_result(result.run_id, pg_url) == result  # the kept result: no file needed
+    for text in (out, err, listed, shown, result.model_dump_json()):
+        assert postgres_server.password not in text
+    assert "evaltrace_app:***@" in out
+
+
+def _cli_run(
+    pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    dataset = tmp_path / "qa.jsonl"
+    dataset.write_text('{"id": "a", "input": "q", "output": "Paris", "expected": "Paris"}\n')
+    argv = ["run", str(dataset), "-m", "exact_match", "-o", str(tmp_path / "r.json")]
+    code = main([*argv, "--no-progress", "--store", pg_url])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_run_migrates_a_database_written_by_an_older_evaltrace(
+    pg_url: str, execute: Execute, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for statement in checks.V1_DDL["postgresql"]:
+        execute(statement, ())
+    execute("INSERT INTO schema_version (version) VALUES (?)", (1,))
+    code, out, err = _cli_run(pg_url, tmp_path, capsys)
+    assert code == 0 and "recorded: run" in out, err
+    assert execute("SELECT version FROM schema_version", ()) == [(SCHEMA_VERSION,)]
+    assert execute("SELECT name, status FROM runs", ()) == [("qa", "complete")]
+
+
+def test_a_run_into_a_database_of_a_newer_evaltrace_is_kept_and_not_recorded(
+    pg_url: str, execute: Execute, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_store(pg_url).close()
+    execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    code, out, err = _cli_run(pg_url, tmp_path, capsys)
+    newer = f"has schema version {SCHEMA_VERSION + 1}, written by a newer evaltrace"
+    assert code == 0 and newer in err and "recorded:" not in out
+    assert newer in EvaluationResult.load(tmp_path / "r.json").warnings[0]
+    assert execute("SELECT count(*) FROM runs", ()) == [(0,)]
+    assert main(["runs", "--store", pg_url]) == 2
+    _, err = capsys.readouterr()
+    assert newer in err and len(err.strip().splitlines()) == 1

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML has no hints; types-PyYAML not installed
 
+from evaltrace.tracing._scores import SCORE_METRICS
 from tests.support import servers
 
 ROOT = servers.REPO_ROOT
@@ -610,11 +611,72 @@ def check_promql(expr: str, series: dict[str, set[str]], where: str) -> set[str]
     return names
 
 
+# The prometheus exporter's suffixes: "_ratio" for a gauge of unit "1"; "{...}" units add none.
+_GAUGE_UNIT_SUFFIX = {"1": "_ratio"}
+
+
+def library_series() -> dict[str, set[str]]:
+    """Prometheus metric name -> label names, for the score gauges evaltrace emits over OTLP."""
+    return {
+        prom_name(name) + _GAUGE_UNIT_SUFFIX.get(unit, ""): {prom_name(a) for a in attributes}
+        | {"job", "instance"}
+        for name, (unit, attributes) in SCORE_METRICS.items()
+    }
+
+
 @pytest.fixture(scope="module")
 def series() -> dict[str, set[str]]:
     produced = produced_series(load(COLLECTOR_CONFIG))
     assert produced == produced_series(load(NO_CONTENT_CONFIG))
-    return produced
+    return produced | library_series()
+
+
+def test_score_gauge_names_in_prometheus() -> None:
+    assert library_series() == {
+        "evaltrace_evaluation_score_mean_ratio": {
+            "evaltrace_run_name",
+            "gen_ai_evaluation_name",
+            "job",
+            "instance",
+        },
+        "evaltrace_evaluation_score_pass_rate_ratio": {
+            "evaltrace_run_name",
+            "gen_ai_evaluation_name",
+            "job",
+            "instance",
+        },
+        "evaltrace_evaluation_cases": {"evaltrace_run_name", "job", "instance"},
+        "evaltrace_evaluation_errors": {"evaltrace_run_name", "job", "instance"},
+    }
+    # OTLP metrics from the library reach the prometheus exporter as they are.
+    pipeline = load(COLLECTOR_CONFIG)["service"]["pipelines"]["metrics"]
+    assert "otlp" in pipeline["receivers"] and "prometheus" in pipeline["exporters"]
+
+
+def test_dashboard_has_scores_over_time_per_run_name(dashboard: dict[str, Any]) -> None:
+    [scores] = [
+        p
+        for p in _panels(dashboard)
+        if p["type"] == "timeseries"
+        and any("evaltrace_evaluation_score_mean_ratio" in e for e in _prom_exprs(p))
+    ]
+    for expr in _prom_exprs(scores):
+        [group] = _GROUPING.findall(expr)
+        assert {s.strip() for s in group.split(",")} == {
+            "evaltrace_run_name",
+            "gen_ai_evaluation_name",
+        }
+    assert scores["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    # Beside the latency and token panels: same width, in the grid below them.
+    latency = next(
+        p
+        for p in _panels(dashboard)
+        if any("histogram_quantile(0.95, sum by (le," in e for e in _prom_exprs(p))
+    )
+    assert scores["gridPos"]["w"] == latency["gridPos"]["w"]
+    assert scores["gridPos"]["y"] == latency["gridPos"]["y"] + latency["gridPos"]["h"]
+    names = {v["name"] for v in dashboard["templating"]["list"]}
+    assert "run" in names and all('=~"$run"' in e for e in _prom_exprs(scores))
 
 
 def test_produced_metric_names(series: dict[str, set[str]]) -> None:

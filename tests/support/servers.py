@@ -535,6 +535,96 @@ def parse_rotel_debug_log(text: str) -> list[ReceivedSpan]:
 
 
 # --------------------------------------------------------------------------
+# rotel's debug log of metrics
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ReceivedPoint:
+    """One data point as rotel logged it, with its metric's descriptor (histograms: no value)."""
+
+    metric: str
+    unit: str
+    data_type: str
+    value: float | None = None
+    attributes: dict[str, TypedValue] = dataclasses.field(default_factory=dict)
+    resource: dict[str, TypedValue] = dataclasses.field(default_factory=dict)
+    scope: str = ""
+
+    def attribute_values(self) -> dict[str, Any]:
+        return {k: v.value for k, v in self.attributes.items()}
+
+    def resource_values(self) -> dict[str, Any]:
+        return {k: v.value for k, v in self.resource.items()}
+
+
+_DESCRIPTOR = re.compile(r"^ {5}-> (Name|Description|Unit|DataType): ?(.*)$")
+
+
+def parse_rotel_metrics_log(text: str) -> list[ReceivedPoint]:
+    """Number data points from rotel's ``--debug-log metrics --debug-log-verbosity detailed``.
+
+    The format (the binary in the rotel 0.0.1a15 wheel)::
+
+        ResourceMetrics #0
+        Resource attributes:
+             -> service.name: Str(evaltrace)
+        ScopeMetrics #0
+        InstrumentationScope evaltrace 0.1.0
+        Metric #0
+        Descriptor:
+             -> Name: evaltrace.evaluation.score.mean
+             -> Unit: 1
+             -> DataType: Gauge
+        NumberDataPoints #0
+        Data point attributes:
+             -> gen_ai.evaluation.name: Str(contains)
+        StartTimestamp: 0
+        Timestamp: 1796176525765015659
+        Value: 0.75
+
+    Histogram points (``HistogramDataPoints``) come with their attributes and no value.
+    """
+    points: list[ReceivedPoint] = []
+    resource: dict[str, TypedValue] = {}
+    scope = ""
+    descriptor: dict[str, str] = {}
+    point: ReceivedPoint | None = None
+    section = ""
+    for raw_line in _strip_ansi(text).splitlines():
+        line = raw_line.rstrip("\r")
+        if line.startswith("ResourceMetrics #"):
+            resource, scope, point, section = {}, "", None, ""
+        elif line == "Resource attributes:":
+            section = "resource"
+        elif line.startswith("InstrumentationScope"):
+            scope, section = line[len("InstrumentationScope") :].strip(), ""
+        elif line.startswith("Metric #"):
+            descriptor, point, section = {}, None, "descriptor"
+        elif line.startswith(("NumberDataPoints #", "HistogramDataPoints #")):
+            point = ReceivedPoint(
+                metric=descriptor.get("Name", ""),
+                unit=descriptor.get("Unit", ""),
+                data_type=descriptor.get("DataType", ""),
+                resource=dict(resource),
+                scope=scope,
+            )
+            points.append(point)
+            section = "point"
+        elif line == "Data point attributes:" and point is not None:
+            section = "point_attrs"
+        elif line.startswith("Value: ") and point is not None:
+            with contextlib.suppress(ValueError):
+                point.value = float(line[len("Value: ") :])
+        elif section == "descriptor" and (m := _DESCRIPTOR.match(line)):
+            descriptor[m.group(1)] = m.group(2).strip()
+        elif section in ("resource", "point_attrs") and (m := _ATTR.match(line)):
+            target = resource if section == "resource" else point.attributes  # type: ignore[union-attr]
+            target[m.group(1)] = parse_any_value(m.group(2))
+    return points
+
+
+# --------------------------------------------------------------------------
 # rotel-agent
 # --------------------------------------------------------------------------
 
@@ -565,6 +655,25 @@ class RotelAgent:
         """Every span rotel has logged so far."""
         return parse_rotel_debug_log(self.log_text())
 
+    def metric_points(self) -> list[ReceivedPoint]:
+        """Every number data point rotel has logged so far (``debug_signals`` with metrics)."""
+        return parse_rotel_metrics_log(self.log_text())
+
+    def wait_for_points(
+        self,
+        predicate: Callable[[list[ReceivedPoint]], bool],
+        *,
+        timeout: float = 60.0,
+        what: str = "expected metric points in rotel's debug log",
+    ) -> list[ReceivedPoint]:
+        def probe() -> list[ReceivedPoint] | None:
+            points = self.metric_points()
+            return points if predicate(points) else None
+
+        return poll_until(
+            probe, timeout=timeout, what=what, process=self.process, log_path=self.log_path
+        )
+
     def wait_for_spans(
         self,
         predicate: Callable[[list[ReceivedSpan]], bool],
@@ -592,6 +701,7 @@ def run_rotel(
     attempts: int = 3,
     venv: Path | None = None,
     ports: tuple[int, int] | None = None,
+    debug_signals: Sequence[str] = ("traces",),
 ) -> Iterator[RotelAgent]:
     """Run ``rotel-agent start`` on free loopback ports; stop it on exit.
 
@@ -601,7 +711,8 @@ def run_rotel(
     ``forward_to=None`` uses the ``blackhole`` exporter (receive, log, drop).
     Otherwise rotel exports to that OTLP endpoint: for ``forward_protocol="grpc"``
     a URL such as ``http://127.0.0.1:4317``; for ``"http"`` the base URL
-    (rotel appends ``/v1/traces``).
+    (rotel appends ``/v1/traces``). ``debug_signals``: what the debug log
+    prints (``traces``, ``metrics``, ``logs``).
     """
     binary = rotel_binary(venv)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -627,7 +738,9 @@ def run_rotel(
             str(workdir / f"rotel-{attempt}.daemon.log"),
         ]
         if debug_log:
-            cmd += ["--debug-log", "traces", "--debug-log-verbosity", "detailed"]
+            for signal_name in debug_signals:
+                cmd += ["--debug-log", signal_name]
+            cmd += ["--debug-log-verbosity", "detailed"]
         if forward_to is None:
             cmd += ["--exporter", "blackhole"]
         else:

@@ -15,6 +15,7 @@ NOT_AT_ROOT = {
     "ArgumentMatch",
     "ExpectedTool",
     "SequenceMode",
+    "summarise_metrics",
 }
 
 

@@ -28,11 +28,13 @@ from evaltrace.cli._exit import EXIT_OK, EXIT_THRESHOLD
 from evaltrace.cli._metrics import build_metrics, parse_minimums
 from evaltrace.cli._progress import case_progress
 from evaltrace.cli._report import render_result
+from evaltrace.cli._runs import RunFilters, list_runs_table, run_details, runs_store
 from evaltrace.cli._saved import load_result
 from evaltrace.cli._show import ShowFilters, show_audit_trail
 from evaltrace.cli._task import ModelArg, TaskArg, model_spec, task_spec
 from evaltrace.datasets import CASE_FIELDS, load_cases
 from evaltrace.demo import DEMO_TASK_MODEL, demo_cases
+from evaltrace.history import NOT_RECORDED, check_store_url, redact_url, store_url
 from evaltrace.testing import check_thresholds
 
 __all__ = [
@@ -44,9 +46,12 @@ __all__ = [
     "cmd_demo",
     "cmd_report",
     "cmd_run",
+    "cmd_runs",
+    "cmd_runs_show",
     "cmd_show",
     "execute",
     "run_demo",
+    "store_option",
 ]
 
 _OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -102,6 +107,9 @@ class RunPlan:
     concurrency: int = 8
     dataset: Path | None = None
     report: Path | None = None
+    #: The run store's URL (None: the run is not recorded), and whether it keeps the result.
+    store: str | None = None
+    keep_result: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,9 @@ class RunOptions:
     results_jsonl: str | None
     report: str | None
     progress: bool
+    store: str | None = None
+    no_store: bool = False
+    store_result: bool = False
 
     @classmethod
     def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
@@ -158,6 +169,8 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
                 embedder=plan.embedder,
                 results_path=plan.results_jsonl,
                 on_case=on_case,
+                store=plan.store,
+                keep_result=plan.keep_result,
             )
         except KeyboardInterrupt:
             raise Interrupted([plan.results_jsonl], finished) from None
@@ -166,9 +179,35 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
     io.out.print(f"results: {saved}  (case by case: {plan.results_jsonl})", soft_wrap=True)
     if plan.report is not None:
         io.out.print(f"report: {_write_report(result, plan.report)}", soft_wrap=True)
+    _say_recorded(plan, result, io)
     if not result.complete:  # evaluate_sync returns what finished when Ctrl-C stops it
         raise Interrupted([saved, plan.results_jsonl], len(result.cases))
     return result
+
+
+def _say_recorded(plan: RunPlan, result: EvaluationResult, io: Io) -> None:
+    """Where the run was recorded (the store's warning, if not, was logged already)."""
+    if plan.store is None or any(w.startswith(NOT_RECORDED) for w in result.warnings):
+        return
+    io.out.print(
+        f"recorded: run {result.run_id[:12]} in {redact_url(plan.store)} "
+        f"(see it with: evaltrace runs show {result.run_id[:12]})",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+def store_option(store: str | None, *, no_store: bool) -> str | None:
+    """The store a CLI run is recorded in: ``--store``, ``$EVALTRACE_STORE``, the default file.
+
+    None with ``--no-store`` (or ``off``); a URL that names no store is a one-line error.
+    """
+    if no_store:
+        return None
+    url = store_url(store, default_enabled=True)
+    if url is not None:
+        check_store_url(url)
+    return url
 
 
 def report(result: EvaluationResult, io: Io, *, exporting: bool) -> None:
@@ -203,6 +242,8 @@ def run_demo(
     task: TaskArg = DEMO_TASK_MODEL,
     embedder: EmbeddingModel | None = None,
     report: Path | None = None,
+    store: str | None = None,
+    keep_result: bool = False,
 ) -> EvaluationResult:
     """The offline demo: the bundled questions, answered by ``task``, scored three ways.
 
@@ -221,6 +262,8 @@ def run_demo(
         embedder=embedder,
         concurrency=DEMO_CONCURRENCY,
         report=report,
+        store=store,
+        keep_result=keep_result,
     )
     return execute(plan, io)
 
@@ -247,8 +290,12 @@ def cmd_demo(
     results_jsonl: Path | None,
     report: Path | None,
     progress: bool,
+    store: str | None = None,
+    no_store: bool = False,
+    store_result: bool = False,
 ) -> int:
     """``evaltrace demo``."""
+    url = store_option(store, no_store=no_store)
     _trace_globally_if_owned()
     run_demo(
         limit=limit,
@@ -256,6 +303,8 @@ def cmd_demo(
         results_jsonl=results_jsonl or _default_jsonl(output),
         io=Io.standard(progress=progress),
         report=report,
+        store=url,
+        keep_result=store_result,
     )
     return EXIT_OK
 
@@ -268,6 +317,7 @@ def cmd_run(options: RunOptions) -> int:
     application instrumented the way its instrumentation's README says (no
     provider of its own) is traced too.
     """
+    url = store_option(options.store, no_store=options.no_store)
     _trace_globally_if_owned()
     metrics = build_metrics(options.metrics, judge=bool(options.judge or options.judge_base_url))
     minimums = parse_minimums(options.fail_under, [m.name for m in metrics])
@@ -287,6 +337,8 @@ def cmd_run(options: RunOptions) -> int:
         concurrency=options.concurrency,
         dataset=Path(options.dataset),
         report=Path(options.report) if options.report else None,
+        store=url,
+        keep_result=options.store_result,
     )
     io = Io.standard(progress=options.progress)
     result = execute(plan, io)
@@ -312,6 +364,23 @@ def cmd_report(results: Path, output: Path) -> int:
     Io.standard(progress=False).out.print(
         f"report: {_write_report(result, output)}", soft_wrap=True
     )
+    return EXIT_OK
+
+
+def cmd_runs(*, store: str | None, filters: RunFilters, limit: int) -> int:
+    """``evaltrace runs``: the recorded runs, newest first."""
+    listed = list_runs_table(runs_store(store), filters, limit or None)
+    io = Io.standard(progress=False)
+    if isinstance(listed, str):
+        io.out.print(listed, soft_wrap=True, markup=False)
+    else:
+        io.out.print(listed)
+    return EXIT_OK
+
+
+def cmd_runs_show(ref: str, *, store: str | None) -> int:
+    """``evaltrace runs show REF``."""
+    run_details(runs_store(store), ref, Io.standard(progress=False).out)
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ import click
 from evaltrace import __version__
 from evaltrace.cli import _commands as commands
 from evaltrace.cli._metrics import METRIC_NAMES
+from evaltrace.cli._runs import RunFilters
 from evaltrace.cli._score_spans import SelectionOptions, cmd_export_cases, cmd_score_spans
 from evaltrace.cli._show import ShowFilters
 
@@ -62,6 +64,29 @@ def _output_options(command: _F) -> _F:
     return command
 
 
+def _store_options(command: _F) -> _F:
+    """``--store``, ``--no-store`` and ``--store-result`` on ``run`` and ``demo``."""
+    for option in reversed(
+        [
+            click.option(
+                "--store",
+                metavar="URL",
+                help="record the run in this run store: a SQLite path or sqlite:///PATH, or "
+                "postgresql://USER:PASSWORD@HOST/DB [default: $EVALTRACE_STORE, else "
+                ".evaltrace/runs.db]",
+            ),
+            click.option("--no-store", is_flag=True, help="do not record the run"),
+            click.option(
+                "--store-result",
+                is_flag=True,
+                help="keep the whole result in the store (compare the run without its file)",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @click.group(
     context_settings=_CONTEXT,
     epilog="Exit codes: 0 done, 1 unexpected error, 2 usage/configuration/dataset error, "
@@ -78,6 +103,7 @@ def cli() -> None:
       evaltrace run qa.jsonl -m contains --task openai:gpt-4o-mini
       evaltrace show results.json --purpose task
       evaltrace report results.json -o report.html
+      evaltrace runs --name qa                        # the runs recorded so far
     """
 
 
@@ -89,9 +115,15 @@ Examples:
 )
 @click.option("--limit", type=int, metavar="N", help="evaluate only the first N questions")
 @_output_options
+@_store_options
 @_debug_option
 def demo(
-    limit: int | None, output: str, results_jsonl: str | None, report: str | None, no_progress: bool
+    limit: int | None,
+    output: str,
+    results_jsonl: str | None,
+    report: str | None,
+    no_progress: bool,
+    **store: Any,
 ) -> int:
     """Offline demo: the embedded local model answers 30 questions.
 
@@ -105,6 +137,7 @@ def demo(
         results_jsonl=_path(results_jsonl),
         report=_path(report),
         progress=not no_progress,
+        **store,
     )
 
 
@@ -173,6 +206,7 @@ Examples:
 @click.option("--context-field", metavar="NAME", help="the dataset's name for 'context'")
 @click.option("--id-field", metavar="NAME", help="the dataset's name for 'id'")
 @_output_options
+@_store_options
 @_debug_option
 def run(dataset: str, **options: object) -> int:
     """Evaluate the cases of DATASET (.jsonl, .json or .csv).
@@ -434,6 +468,78 @@ def export_cases(source: str, output: str, **selection: object) -> int:
     response) and 'metadata' (model, provider, tokens, trace and span ids, service).
     """
     return cmd_export_cases(_selection(source, selection), output=Path(output))
+
+
+_STORE_HELP = "the run store [default: $EVALTRACE_STORE, else .evaltrace/runs.db]"
+
+
+@cli.group(
+    invoke_without_command=True,
+    short_help="The recorded runs; 'runs show REF' shows one.",
+    epilog="""\b
+Examples:
+  evaltrace runs
+  evaltrace runs --name qa --since 2026-01-01
+  evaltrace runs --store postgresql://ci@db.internal/evals --commit 3f2c1a
+  evaltrace runs show qa@latest
+  evaltrace runs show 3b1f6c0e""",
+)
+@click.option("--name", help="only runs with this name")
+@click.option("--dataset", metavar="FINGERPRINT", help="only runs of this dataset (a prefix)")
+@click.option("--since", metavar="DATE", help="only runs started since DATE (2026-01-31, UTC)")
+@click.option("--commit", metavar="COMMIT", help="only runs at this git commit (a prefix)")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="list at most N runs (0: all)",
+)
+@click.option("--store", metavar="URL", help=_STORE_HELP)
+@_debug_option
+@click.pass_context
+def runs(
+    context: click.Context,
+    name: str | None,
+    dataset: str | None,
+    since: str | None,
+    commit: str | None,
+    limit: int,
+    store: str | None,
+) -> int | None:
+    """The runs recorded in the run store, newest first; 'runs show REF' shows one.
+
+    Every 'run' and 'demo' is recorded (unless --no-store or EVALTRACE_STORE=off).
+    """
+    if context.invoked_subcommand is not None:
+        return None
+    filters = RunFilters(name=name, dataset=dataset, since=_date(since), commit=commit)
+    return commands.cmd_runs(store=store, filters=filters, limit=limit)
+
+
+@runs.command(name="show")
+@click.argument("ref", metavar="REF")
+@click.option("--store", metavar="URL", help=_STORE_HELP)
+@_debug_option
+def runs_show(ref: str, store: str | None) -> int:
+    """One recorded run: its origin, scores and usage.
+
+    REF is a run id (or a unique prefix of one), NAME@latest (the newest complete
+    run named NAME) or NAME@COMMIT (the newest complete run of NAME at that commit).
+    """
+    return commands.cmd_runs_show(ref, store=store)
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (2026-01-31 or 2026-01-31T12:00)", param_hint="--since"
+        ) from None
 
 
 def _path(value: str | None) -> Path | None:

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from evaltrace import ConfigurationError, EvaluationResult, read_case_results
+from evaltrace import ConfigurationError, EvaluationResult
+from evaltrace._jsonl import read_results_stream
+from evaltrace.history import load_run_result
 
-__all__ = ["load_result"]
+__all__ = ["load_result", "load_result_or_run"]
+
+# Names that are files, never run references (a typo in a path must not read as a run id).
+_RESULT_SUFFIXES = (".json", ".jsonl")
+
+
+def load_result_or_run(arg: str, *, store: str | None = None) -> EvaluationResult:
+    """A results file, or a recorded run: ``results.json``, ``qa@latest``, ``qa@3f2c1a``, an id.
+
+    An existing file, or a name ending in ``.json``/``.jsonl`` or holding a
+    ``/``, is read as a results file (``load_result``); anything else is a
+    run reference, resolved in ``store`` (default: ``$EVALTRACE_STORE``, else
+    ``.evaltrace/runs.db``) and loaded with ``evaltrace.history.load_run_result``.
+    Errors are one line (``ConfigurationError``, ``StoreError``).
+    """
+    path = Path(arg)
+    if path.exists() or arg.lower().endswith(_RESULT_SUFFIXES) or "/" in arg or "\\" in arg:
+        return load_result(path)
+    return load_run_result(arg, store)
 
 
 def load_result(path: Path) -> EvaluationResult:
@@ -20,7 +39,7 @@ def load_result(path: Path) -> EvaluationResult:
         raise ConfigurationError(f"cannot read {path}: {reason}")
     try:
         if path.suffix.lower() == ".jsonl":
-            return _from_stream(path)
+            return read_results_stream(path)
         return EvaluationResult.load(path)
     except ValidationError as exc:
         raise ConfigurationError(
@@ -33,48 +52,8 @@ def load_result(path: Path) -> EvaluationResult:
         ) from None
     except (UnicodeDecodeError, OSError) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc}") from None
-    except ValueError as exc:  # a newer schema version
+    except ValueError as exc:  # a newer schema version, a stream with no case
         raise ConfigurationError(str(exc)) from None
-
-
-def _from_stream(path: Path) -> EvaluationResult:
-    cases = read_case_results(path)
-    summary = _summary_line(path)
-    if not cases and summary is None:
-        raise ConfigurationError(f"{path} holds no finished cases")
-    interactions = [i for case in cases for i in case.interactions]
-    if summary is not None:
-        return EvaluationResult.from_saved(
-            {
-                **summary,
-                "cases": cases,
-                "interactions": sorted(interactions, key=lambda i: i.timestamp),
-            },
-            path,
-        )
-    times = sorted(i.timestamp for i in interactions) or [datetime.now(UTC)]
-    return EvaluationResult.build(
-        name=path.stem,
-        run_id="",
-        trace_id=interactions[0].trace_id if interactions else "",
-        started_at=times[0],
-        finished_at=times[-1],
-        cases=cases,
-        interactions=interactions,
-        complete=False,
-    )
-
-
-def _summary_line(path: Path) -> dict[str, object] | None:
-    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("type") == "summary":
-            record.pop("type")
-            return record
-    return None
 
 
 def _first_problem(error: ValidationError) -> str:

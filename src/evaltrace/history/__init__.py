@@ -6,7 +6,7 @@
 ``list_runs``, ``get``, ``resolve`` and ``load_result`` read them back.
 ``begin_safely``/``record_safely`` do the writes without ever raising, for
 evaluations that must not fail because a store is down. See
-docs/history-store.md.
+docs/history.md.
 """
 
 from evaltrace.history._errors import (
@@ -20,7 +20,17 @@ from evaltrace.history._errors import (
 )
 from evaltrace.history._git import GitState, git_state
 from evaltrace.history._liveness import DEFAULT_STALE_AFTER
-from evaltrace.history._open import CONNECT_TIMEOUT, begin_safely, open_store, record_safely
+from evaltrace.history._load import load_run_result, resolve_run
+from evaltrace.history._open import (
+    CONNECT_TIMEOUT,
+    NOT_RECORDED,
+    StoreTarget,
+    begin_safely,
+    check_store_url,
+    open_store,
+    record_safely,
+    write_or_warn,
+)
 from evaltrace.history._record import MetricRecord, RunRecord, RunStatus, UsageRecord
 from evaltrace.history._schema import SCHEMA_VERSION
 from evaltrace.history._store import RunStore
@@ -33,6 +43,7 @@ __all__ = [
     "DEFAULT_STORE_PATH",
     "GitState",
     "MetricRecord",
+    "NOT_RECORDED",
     "RunNotFoundError",
     "RunRecord",
     "RunRefError",
@@ -42,13 +53,18 @@ __all__ = [
     "STORE_ENV",
     "StoreError",
     "StoreSchemaError",
+    "StoreTarget",
     "StoreURLError",
     "StoreUnavailableError",
     "UsageRecord",
     "begin_safely",
+    "check_store_url",
     "git_state",
+    "load_run_result",
     "open_store",
     "record_safely",
     "redact_url",
+    "resolve_run",
     "store_url",
+    "write_or_warn",
 ]

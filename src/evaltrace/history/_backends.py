@@ -10,6 +10,7 @@ placeholders; the PostgreSQL transaction rewrites them as ``%s``.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ __all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "Transaction"]
 Row = tuple[Any, ...]
 #: Seconds a PostgreSQL statement, or a wait for a SQLite write lock, may take.
 STATEMENT_TIMEOUT = 30.0
+#: Seconds between attempts to switch a new SQLite file to WAL while another process does.
+_WAL_RETRY = 0.02
 # The key of the advisory lock PostgreSQL migrations hold ("evaltrac" in ASCII).
 _MIGRATION_LOCK = 0x65766174726163
 
@@ -106,7 +109,7 @@ class SQLiteBackend:
         try:
             self._connection.execute(f"PRAGMA busy_timeout = {int(STATEMENT_TIMEOUT * 1000)}")
             self._connection.execute("PRAGMA foreign_keys = ON")
-            self._connection.execute("PRAGMA journal_mode = WAL").fetchall()
+            _enter_wal(self._connection)
         except BaseException:
             self._connection.close()
             raise
@@ -143,6 +146,24 @@ class SQLiteBackend:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _enter_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (it stays so), waiting out other processes doing the same.
+
+    Changing the journal mode needs the file to itself, and SQLite answers
+    "database is locked" at once, without its busy handler, while another
+    connection is opening a new file the same way: retried until the timeout.
+    """
+    deadline = time.monotonic() + STATEMENT_TIMEOUT
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_RETRY)
 
 
 class _PostgresTransaction:

@@ -14,8 +14,22 @@ from evaltrace.history._record import RunRecord, RunStatus
 from evaltrace.history._store import RunStore
 from evaltrace.history._url import StoreLocation, parse_store_url, redact_url, scrub
 
-__all__ = ["CONNECT_TIMEOUT", "begin_safely", "open_store", "record_safely"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "NOT_RECORDED",
+    "StoreTarget",
+    "begin_safely",
+    "check_store_url",
+    "open_store",
+    "record_safely",
+    "write_or_warn",
+]
 
+#: Where a run is recorded: a store URL or path, or a store already open.
+StoreTarget = str | RunStore
+
+#: How the warning of a run that could not be recorded begins.
+NOT_RECORDED = "run not recorded in"
 #: Seconds a connection attempt to a PostgreSQL store may take.
 CONNECT_TIMEOUT = 5.0
 
@@ -27,6 +41,7 @@ def open_store(
     *,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
     connect_timeout: float = CONNECT_TIMEOUT,
+    create: bool = True,
 ) -> RunStore:
     """Open (creating or migrating it if needed) the store ``url`` names.
 
@@ -35,9 +50,12 @@ def open_store(
     and ``StoreSchemaError`` for a store written by a newer evaltrace; every
     message is one line with the password redacted. ``stale_after``: how long
     a ``running`` run of another host is trusted before it reads as
-    ``incomplete``.
+    ``incomplete``. ``create=False`` refuses to create a SQLite file that is
+    not there yet (``StoreUnavailableError``): for commands that only read.
     """
     location = parse_store_url(url)
+    if not create and location.path is not None and not location.path.is_file():
+        raise StoreUnavailableError(f"store {location.redacted}: no such file (no run recorded)")
     backend = _connect(location, connect_timeout)
     try:
         migrate(backend, location.redacted)
@@ -93,17 +111,43 @@ def record_safely(
     return _safely(url, lambda s: s.finish(record.run_id, record, final, result_json=result_json))
 
 
+def check_store_url(url: str) -> str:
+    """The password-redacted form of ``url``; raises ``StoreURLError`` if it names no store.
+
+    Nothing is opened: a URL that parses may still name a database that is down.
+    """
+    return parse_store_url(url).redacted
+
+
 def _safely(url: str | None, write: Callable[[RunStore], None]) -> bool:
     if url is None:
         return False
+    return write_or_warn(url, write) is None
+
+
+def write_or_warn(target: StoreTarget, write: Callable[[RunStore], None]) -> str | None:
+    """Run ``write`` on the store ``target`` names; None when it went through.
+
+    On any failure it logs, and returns, the one-line warning ``run not
+    recorded in <redacted url>: <reason>``; it never raises. A URL is opened
+    and closed here; an open ``RunStore`` is used as it is (and left open).
+    """
     try:
-        with open_store(url) as store:
-            write(store)
+        if isinstance(target, RunStore):
+            write(target)
+        else:
+            with open_store(target) as store:
+                write(store)
     except Exception as error:  # a store must never fail an evaluation
-        redacted = redact_url(url)
-        logger.warning("run not recorded in %s: %s", redacted, _reason(error, url, redacted))
-        return False
-    return True
+        if isinstance(target, RunStore):
+            redacted, reason = target.url, _reason(error, "", target.url)
+        else:
+            redacted = redact_url(target)
+            reason = _reason(error, target, redacted)
+        message = f"{NOT_RECORDED} {redacted}: {reason}"
+        logger.warning("%s", message)
+        return message
+    return None
 
 
 def _reason(error: Exception, url: str, redacted: str) -> str:

@@ -21,6 +21,8 @@ __all__ = ["MetricRecord", "RunRecord", "RunStatus", "UsageRecord"]
 _TASK_PURPOSE = "task"
 _JUDGE_PURPOSE = "semantic_evaluation"
 _HEX = re.compile(r"[0-9a-f]+")
+# A fingerprint may come spelled as "sha256:<hex>"; the store keeps the hex.
+_SHA256_PREFIX = "sha256:"
 
 
 class RunStatus(StrEnum):
@@ -133,6 +135,7 @@ class RunRecord(BaseModel):
     def _hex(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        value = value.removeprefix(_SHA256_PREFIX)
         if not _HEX.fullmatch(value.lower()):
             raise ValueError(f"a dataset fingerprint is a hex string, not {value!r}")
         return value.lower()
@@ -187,23 +190,32 @@ class RunRecord(BaseModel):
         task_models: Iterable[str] | None = None,
         judge_models: Iterable[str] | None = None,
         cwd: str | Path | None = None,
+        origin: RunRecord | None = None,
     ) -> RunRecord:
         """The record of a finished run (``complete``, or ``interrupted`` if cancelled).
 
         The models default to those the result's calls used, by purpose; the
         git state is read from ``cwd`` (the store keeps the one read at
-        ``begin`` when there was one).
+        ``begin`` when there was one), or taken from ``origin``, the record
+        the run was begun with (then git is not asked again).
         """
         usage = result.by_purpose()
-        start = cls.start(
-            name=result.name,
-            run_id=result.run_id,
-            dataset_fingerprint=dataset_fingerprint,
-            task_models=_models(usage, _TASK_PURPOSE) if task_models is None else task_models,
-            judge_models=_models(usage, _JUDGE_PURPOSE) if judge_models is None else judge_models,
-            started_at=result.started_at,
-            cwd=cwd,
-        )
+        task = _models(usage, _TASK_PURPOSE) if task_models is None else task_models
+        judge = _models(usage, _JUDGE_PURPOSE) if judge_models is None else judge_models
+        if origin is None:
+            start = cls.start(
+                name=result.name,
+                run_id=result.run_id,
+                dataset_fingerprint=dataset_fingerprint,
+                task_models=task,
+                judge_models=judge,
+                started_at=result.started_at,
+                cwd=cwd,
+            )
+        else:
+            start = origin.model_copy(
+                update={"task_models": tuple(task), "judge_models": tuple(judge)}
+            )
         return start.model_copy(
             update={
                 "status": RunStatus.COMPLETE if result.complete else RunStatus.INTERRUPTED,

@@ -57,6 +57,10 @@ class Assembler:
         if self.on_case is not None:
             self.on_case(result)
 
+    def finished_cases(self) -> list[CaseResult]:
+        """The cases received so far, in the result's order."""
+        return [self._cases[key] for key in sorted(self._cases)]
+
     def finish(
         self,
         *,
@@ -68,7 +72,7 @@ class Assembler:
         flushed: bool,
     ) -> EvaluationResult:
         """Build the result from the cases received and the calls no case took; report it."""
-        cases = [self._cases[key] for key in sorted(self._cases)]
+        cases = self.finished_cases()
         interactions = [i for case in cases for i in case.interactions]
         interactions += rest.interactions
         url = os.environ.get(TRACE_URL_ENV)

@@ -27,13 +27,15 @@ from evaltrace.exceptions import ConfigurationError
 from evaltrace.metrics import Metric
 from evaltrace.providers import EmbeddingModel, Model, Provider, as_model
 from evaltrace.records import Case, CaseResult
-from evaltrace.results import EvaluationResult
+from evaltrace.results import EvaluationResult, summarise_metrics
 from evaltrace.runner._assemble import Assembler
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
+from evaltrace.runner._history import RunHistory, StoreSpec
 from evaltrace.runner._plan import RunPlan, normalise_cases
+from evaltrace.tracing import Telemetry, telemetry_for_run, use_telemetry
 from evaltrace.tracing import _attributes as attr
-from evaltrace.tracing import telemetry_for_run, use_telemetry
+from evaltrace.tracing._scores import record_run_scores
 from evaltrace.tracing._threads import thread_context_propagation
 from evaltrace.tracing._untraced import untraced_instrumentation_warning
 
@@ -61,6 +63,8 @@ async def evaluate(
     executor: Executor | None = None,
     trace_cases: bool = True,
     keep_trajectory: bool = False,
+    store: StoreSpec | None = None,
+    keep_result: bool = False,
 ) -> EvaluationResult:
     """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
 
@@ -75,6 +79,11 @@ async def evaluate(
     in this process). ``trace_cases`` keeps each case's spans while its
     metrics run (``MetricContext.trace``), then drops them;
     ``keep_trajectory`` also keeps a compact trajectory in each case result.
+    ``store`` (a store URL or path, or an open ``RunStore``; default: none)
+    records the run in the run history, with the whole result when
+    ``keep_result``; a store that cannot be written is a warning in the
+    result, never an error (docs/history.md). Each run's metric summaries
+    also go out as ``evaltrace.evaluation.*`` metrics on the meter provider.
 
     While the run is open, the trace context follows the task into worker
     threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
@@ -100,6 +109,8 @@ async def evaluate(
         executor=executor,
         trace_cases=trace_cases,
         keep_trajectory=keep_trajectory,
+        store=store,
+        keep_result=keep_result,
     )
     return await run.execute()
 
@@ -156,6 +167,8 @@ class _Run:
         executor: Executor | None = None,
         trace_cases: bool = True,
         keep_trajectory: bool = False,
+        store: StoreSpec | None = None,
+        keep_result: bool = False,
     ) -> None:
         self.plan = RunPlan(name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases))
         self.metrics = tuple(metrics)
@@ -169,6 +182,9 @@ class _Run:
         self.trace_cases = trace_cases or keep_trajectory
         self.keep_trajectory = keep_trajectory
         self.assembler = Assembler(self.plan, on_case=on_case)
+        self.history = RunHistory.of(
+            store, self.plan, keep_result=keep_result, results_path=results_path
+        )
 
     async def execute(self) -> EvaluationResult:
         """Open what the run needs, run every case, and return the result."""
@@ -216,6 +232,7 @@ class _Run:
         started = datetime.now(UTC)
         complete = cancelled_while_flushing = False
         trace_id = ""
+        await self._begin_history(started)
         try:
             with (
                 thread_context_propagation(self.thread_context),
@@ -240,6 +257,7 @@ class _Run:
                     if not complete:
                         root.set_status(Status(StatusCode.ERROR, "run did not complete"))
         finally:
+            self._record_scores(telemetry)
             try:
                 flushed = await telemetry.flush()
             except asyncio.CancelledError:  # cancelled again while flushing: still save
@@ -252,9 +270,42 @@ class _Run:
                 telemetry=telemetry,
                 flushed=flushed,
             )
+            cancelled_while_flushing |= await self._finish_history(result)
         if cancelled_while_flushing:
             raise asyncio.CancelledError
         return result
+
+    async def _begin_history(self, started: datetime) -> None:
+        if self.history is not None:
+            warning = await self.history.begin(started)
+            if warning is not None:
+                self.assembler.warnings.append(warning)
+
+    def _record_scores(self, telemetry: Telemetry) -> None:
+        """The run's scores as metrics, before the meters are flushed (never raises)."""
+        cases = self.assembler.finished_cases()
+        try:
+            record_run_scores(
+                telemetry.meter_provider,
+                self.plan.name,
+                summarise_metrics(cases),
+                cases=len(cases),
+                errors=sum(1 for case in cases if case.error_summary is not None),
+            )
+        except Exception:  # telemetry must never fail a run
+            _log.warning("evaltrace: the run's score metrics could not be recorded", exc_info=True)
+
+    async def _finish_history(self, result: EvaluationResult) -> bool:
+        """Record the run's end; True if cancelled meanwhile (the write still goes on)."""
+        if self.history is None:
+            return False
+        try:
+            warning = await self.history.finish(result)
+        except asyncio.CancelledError:
+            return True
+        if warning is not None:
+            result.warnings.append(warning)
+        return False
 
 
 def _owned_model(
