@@ -2,6 +2,7 @@
 
 from evaltrace._jsonl import read_case_results
 from evaltrace._version import __version__
+from evaltrace.compare import Comparison, ComparisonError, Outcome, compare
 from evaltrace.datasets import load_cases
 from evaltrace.exceptions import (
     ConfigurationError,
@@ -54,8 +55,10 @@ from evaltrace.records import (
 from evaltrace.report import render_html_report, write_html_report
 from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
+    CaseTrials,
     EvaluationResult,
     MetricSummary,
+    MetricTrials,
     Totals,
     UsageSummary,
 )
@@ -74,6 +77,9 @@ __all__ = [
     "Case",
     "CaseResult",
     "CaseTrace",
+    "CaseTrials",
+    "Comparison",
+    "ComparisonError",
     "Completion",
     "ConfigurationError",
     "Contains",
@@ -98,7 +104,9 @@ __all__ = [
     "Metric",
     "MetricContext",
     "MetricSummary",
+    "MetricTrials",
     "Model",
+    "Outcome",
     "Provider",
     "ProviderError",
     "RESULTS_SCHEMA_VERSION",
@@ -117,6 +125,7 @@ __all__ = [
     "TracedStream",
     "UsageSummary",
     "__version__",
+    "compare",
     "evaluate",
     "evaluate_sync",
     "get_provider",

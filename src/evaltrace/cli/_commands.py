@@ -102,6 +102,7 @@ class RunPlan:
     concurrency: int = 8
     dataset: Path | None = None
     report: Path | None = None
+    repeat: int = 1
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class RunOptions:
     results_jsonl: str | None
     report: str | None
     progress: bool
+    repeat: int = 1
 
     @classmethod
     def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
@@ -140,7 +142,8 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
     """Run the evaluation with a progress bar, save it, print the tables; return the result."""
     _check_targets(plan)
     finished = 0
-    with case_progress(len(plan.cases), enabled=io.progress, console=io.err) as advance:
+    total = len(plan.cases) * plan.repeat
+    with case_progress(total, enabled=io.progress, console=io.err) as advance:
 
         def on_case(result: CaseResult) -> None:
             nonlocal finished
@@ -158,6 +161,7 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
                 embedder=plan.embedder,
                 results_path=plan.results_jsonl,
                 on_case=on_case,
+                repeat=plan.repeat,
             )
         except KeyboardInterrupt:
             raise Interrupted([plan.results_jsonl], finished) from None
@@ -287,6 +291,7 @@ def cmd_run(options: RunOptions) -> int:
         concurrency=options.concurrency,
         dataset=Path(options.dataset),
         report=Path(options.report) if options.report else None,
+        repeat=options.repeat,
     )
     io = Io.standard(progress=options.progress)
     result = execute(plan, io)

@@ -161,6 +161,14 @@ Examples:
 )
 @click.option("--name", help="the run's name [default: the dataset file's name]")
 @click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="run every case N times (trials); means get a case-clustered confidence interval",
+)
+@click.option(
     "--fail-under",
     multiple=True,
     metavar="METRIC=VALUE",

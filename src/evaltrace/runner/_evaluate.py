@@ -31,6 +31,7 @@ from evaltrace.results import EvaluationResult
 from evaltrace.runner._assemble import Assembler
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
+from evaltrace.runner._identity import run_identity
 from evaltrace.runner._plan import RunPlan, normalise_cases
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import telemetry_for_run, use_telemetry
@@ -61,6 +62,7 @@ async def evaluate(
     executor: Executor | None = None,
     trace_cases: bool = True,
     keep_trajectory: bool = False,
+    repeat: int = 1,
 ) -> EvaluationResult:
     """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
 
@@ -75,6 +77,9 @@ async def evaluate(
     in this process). ``trace_cases`` keeps each case's spans while its
     metrics run (``MetricContext.trace``), then drops them;
     ``keep_trajectory`` also keeps a compact trajectory in each case result.
+    ``repeat`` runs every case that many times (trials 0..repeat-1, each its
+    own case span and case result); the result then summarises each case
+    across its trials and gives each metric's mean a case-clustered interval.
 
     While the run is open, the trace context follows the task into worker
     threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
@@ -100,6 +105,7 @@ async def evaluate(
         executor=executor,
         trace_cases=trace_cases,
         keep_trajectory=keep_trajectory,
+        repeat=repeat,
     )
     return await run.execute()
 
@@ -156,8 +162,13 @@ class _Run:
         executor: Executor | None = None,
         trace_cases: bool = True,
         keep_trajectory: bool = False,
+        repeat: int = 1,
     ) -> None:
-        self.plan = RunPlan(name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases))
+        if isinstance(repeat, bool) or not isinstance(repeat, int):
+            raise ConfigurationError(f"repeat must be a whole number, got {repeat!r}")
+        self.plan = RunPlan(
+            name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases), repeat=repeat
+        )
         self.metrics = tuple(metrics)
         self.judge = judge
         self.task = task
@@ -169,6 +180,7 @@ class _Run:
         self.trace_cases = trace_cases or keep_trajectory
         self.keep_trajectory = keep_trajectory
         self.assembler = Assembler(self.plan, on_case=on_case)
+        self.assembler.identity = run_identity(self.plan, self.metrics, task=task, judge=judge)
 
     async def execute(self) -> EvaluationResult:
         """Open what the run needs, run every case, and return the result."""
