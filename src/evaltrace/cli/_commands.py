@@ -24,6 +24,8 @@ from evaltrace import (
     install_tracer_provider,
     write_html_report,
 )
+from evaltrace.cli._compare import CompareOptions
+from evaltrace.cli._compare import cmd_compare as _compare
 from evaltrace.cli._exit import EXIT_OK, EXIT_THRESHOLD
 from evaltrace.cli._metrics import build_metrics, parse_minimums
 from evaltrace.cli._progress import case_progress
@@ -37,10 +39,12 @@ from evaltrace.testing import check_thresholds
 
 __all__ = [
     "CliSession",
+    "CompareOptions",
     "Interrupted",
     "Io",
     "RunOptions",
     "RunPlan",
+    "cmd_compare",
     "cmd_demo",
     "cmd_report",
     "cmd_run",
@@ -318,6 +322,14 @@ def cmd_report(results: Path, output: Path) -> int:
         f"report: {_write_report(result, output)}", soft_wrap=True
     )
     return EXIT_OK
+
+
+def cmd_compare(options: CompareOptions) -> int:
+    """``evaltrace compare BASELINE CANDIDATE``."""
+    if options.report is not None:
+        _check_writable(Path(options.report))
+    io = Io.standard(progress=False)
+    return _compare(options, io.out, io.err)
 
 
 def _threshold_verdict(result: EvaluationResult, minimums: Mapping[str, float], io: Io) -> int:
