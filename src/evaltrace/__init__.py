@@ -52,7 +52,12 @@ from evaltrace.records import (
     Step,
     ToolCall,
 )
-from evaltrace.report import render_html_report, write_html_report
+from evaltrace.report import (
+    render_comparison_report,
+    render_html_report,
+    write_comparison_report,
+    write_html_report,
+)
 from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
     CaseTrials,
@@ -133,6 +138,8 @@ __all__ = [
     "load_cases",
     "read_case_results",
     "register_provider",
+    "render_comparison_report",
     "render_html_report",
+    "write_comparison_report",
     "write_html_report",
 ]

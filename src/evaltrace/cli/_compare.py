@@ -162,7 +162,7 @@ def _pass_rate_table(comparison: Comparison) -> Table | None:
     table.add_column("metric")
     headers = ("baseline", "candidate", "difference", "interval", "lost/won", "p", "p (Holm)")
     for header in headers:
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True)
     table.add_column("verdict")
     for name, rate in rows:
         assert rate is not None
@@ -235,10 +235,10 @@ def _cost(cost: float | None, unpriced: int) -> str:
 
 
 def _moved_table(comparison: Comparison, width: int) -> Table:
-    text = max(12, min(_TEXT, (width - 60) // 3))
+    text = max(10, min(_TEXT, (width - 80) // 3))
     table = Table(title="Cases that moved most (outputs of trial 0)", title_justify="left")
     table.add_column("case", no_wrap=True, max_width=20)
-    table.add_column("moved", justify="right")
+    table.add_column("moved", justify="right", no_wrap=True, min_width=6)
     for header in ("input", "baseline output", "candidate output"):
         table.add_column(header, no_wrap=True, max_width=text)
     table.add_column("calls (baseline / candidate)", no_wrap=True)

@@ -8,6 +8,7 @@ for pass/fail metrics an exact McNemar test; Holm adjusts across all the tests.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -236,7 +237,7 @@ def _metrics(
     )
     family = {n: e.difference.p_value for n, e in estimates.items() if not n.endswith(_PASS)}
     family |= {n + _PASS: result.p_value for n, result in mcnemar.items()}
-    adjusted = holm(family)
+    adjusted = _holm_without_full_collection(family)
     size = len(family)
     metrics = {}
     for name, estimate in estimates.items():
@@ -254,6 +255,19 @@ def _metrics(
             metric.model_copy(update={"excluded_cases": excluded}) if excluded else metric
         )
     return metrics
+
+
+def _holm_without_full_collection(family: dict[str, float]) -> dict[str, float]:
+    """``holm``, with the objects alive now frozen: statsmodels' Holm runs ``gc.collect()``.
+
+    A full collection walks every live object (both results: seconds at 100,000
+    cases); frozen objects are skipped, and are unfrozen right after.
+    """
+    gc.freeze()
+    try:
+        return holm(family)
+    finally:
+        gc.unfreeze()
 
 
 def _pass_rate(
