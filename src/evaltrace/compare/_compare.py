@@ -35,7 +35,7 @@ from evaltrace.compare._pass_fail import MCNEMAR_TEST, McNemarResult, mcnemar_ex
 from evaltrace.compare._samples import PairedSample
 from evaltrace.compare._settings import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
 from evaltrace.compare._usage import budget, usage_groups
-from evaltrace.records import CaseResult
+from evaltrace.records import CaseResult, Score
 from evaltrace.results import EvaluationResult
 
 __all__ = ["MOVED_CASES", "compare"]
@@ -47,8 +47,14 @@ _PASS = "\x00pass"  # key suffix of a metric's pass-rate sample (no metric name 
 
 @dataclass(frozen=True)
 class _Side:
+    """One run's case results by case id (trials in order), and each trial's scores by metric.
+
+    A trial whose task failed has no scores here: its values are None (left out).
+    """
+
     result: EvaluationResult
     by_case: dict[str, list[CaseResult]]
+    scores: dict[str, list[dict[str, Score]]]
 
     @classmethod
     def of(cls, result: EvaluationResult) -> _Side:
@@ -57,7 +63,13 @@ class _Side:
             by_case.setdefault(case.case_id, []).append(case)
         for trials in by_case.values():
             trials.sort(key=_trial_number)
-        return cls(result, by_case)
+        scores = {
+            case_id: [
+                {} if t.error is not None else {s.metric: s for s in t.scores} for t in trials
+            ]
+            for case_id, trials in by_case.items()
+        }
+        return cls(result, by_case, scores)
 
 
 def _trial_number(case: CaseResult) -> int:
@@ -102,7 +114,7 @@ def compare(
         usage_by_model=groups["usage_by_model"],
         total=groups["total"][0],
         budget=budget(baseline, candidate),
-        moved=moved_cases(base.by_case, cand.by_case, samples.keys(), limit=moved),
+        moved=moved_cases(base.by_case, cand.by_case, samples, limit=moved),
         warnings=_warnings(baseline, candidate, metrics, left_out),
     )
 
@@ -196,23 +208,19 @@ def _add_pass_rate(
 
 
 def _values(side: _Side, matched: Sequence[str], name: str) -> dict[str, list[float | None]]:
-    return {c: [_value(t, name) for t in side.by_case[c]] for c in matched}
+    return {c: [_value(t.get(name)) for t in side.scores[c]] for c in matched}
 
 
-def _value(case: CaseResult, name: str) -> float | None:
-    score = case.score(name)
-    return None if score is None or case.error is not None else score.value
+def _value(score: Score | None) -> float | None:
+    return None if score is None else score.value
 
 
 def _passes(side: _Side, matched: Sequence[str], name: str) -> dict[str, list[bool | None]]:
-    return {c: [_passed(t, name) for t in side.by_case[c]] for c in matched}
+    return {c: [_passed(t.get(name)) for t in side.scores[c]] for c in matched}
 
 
-def _passed(case: CaseResult, name: str) -> bool | None:
-    score = case.score(name)
-    if score is None or case.error is not None or score.value is None:
-        return None
-    return score.passed
+def _passed(score: Score | None) -> bool | None:
+    return None if score is None or score.value is None else score.passed
 
 
 def _has_verdicts(passes: dict[str, list[bool | None]]) -> bool:

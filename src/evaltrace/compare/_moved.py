@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from evaltrace.compare._comparison import MovedCase
+from evaltrace.compare._samples import PairedSample
 from evaltrace.records import CaseResult
 
 __all__ = ["moved_cases"]
@@ -16,39 +16,38 @@ _PASS = "\x00pass"
 def moved_cases(
     baseline: Mapping[str, Sequence[CaseResult]],
     candidate: Mapping[str, Sequence[CaseResult]],
-    metrics: Iterable[str],
+    samples: Mapping[str, PairedSample],
     *,
     limit: int,
 ) -> list[MovedCase]:
-    """Up to ``limit`` matched cases, by how far their mean score over ``metrics`` moved.
+    """Up to ``limit`` matched cases, by how far their mean score over the metrics moved.
 
-    A case's movement is the mean over the metrics scored in both runs of
-    (candidate case mean - baseline case mean); cases that did not move are left out.
+    A case's movement is the mean over the metrics that scored it in both runs
+    of (candidate case mean - baseline case mean), from the paired samples;
+    cases that did not move are left out.
     """
-    names = [m for m in metrics if not m.endswith(_PASS)]
+    names = [m for m in samples if not m.endswith(_PASS)]
     if limit <= 0 or not names:
         return []
+    means: dict[str, dict[str, tuple[float | None, float | None]]] = {}
+    for name in names:
+        sample = samples[name]
+        pairs = zip(
+            sample.baseline.case_means.tolist(), sample.candidate.case_means.tolist(), strict=True
+        )
+        for case_id, pair in zip(sample.case_ids, pairs, strict=True):
+            means.setdefault(case_id, {m: (None, None) for m in names})[name] = pair
     moved = []
-    for case_id in baseline.keys() & candidate.keys():
-        base, cand = baseline[case_id], candidate[case_id]
-        scores = {m: (_case_mean(base, m), _case_mean(cand, m)) for m in names}
+    for case_id, scores in means.items():
         deltas = [c - b for b, c in scores.values() if b is not None and c is not None]
-        if deltas and any(deltas):
-            moved.append((statistics.fmean(deltas), case_id, scores))
+        movement = sum(deltas) / len(deltas) if deltas else 0.0
+        if movement != 0.0 or any(deltas):
+            moved.append((movement, case_id, scores))
     moved.sort(key=lambda item: (-abs(item[0]), item[1]))
     return [
         _moved(case_id, delta, scores, baseline[case_id], candidate[case_id])
         for delta, case_id, scores in moved[:limit]
     ]
-
-
-def _case_mean(trials: Sequence[CaseResult], metric: str) -> float | None:
-    values = [
-        s.value
-        for t in trials
-        if t.error is None and (s := t.score(metric)) is not None and s.value is not None
-    ]
-    return statistics.fmean(values) if values else None
 
 
 def _moved(
