@@ -34,6 +34,8 @@ from evaltrace import (
     evaluate_sync,
 )
 from evaltrace.compare import PairedSample, mean_interval, paired_difference
+from evaltrace.compare._trials import with_trials
+from evaltrace.report._payload import build_payload
 from evaltrace.runner._plan import case_ids, content_id
 from evaltrace.testing import RegressionError, assert_no_regression
 from evaltrace.tracing import _attributes as attr
@@ -361,3 +363,11 @@ def test_a_shift_of_eight_points_is_detected_through_compare() -> None:
     """+0.08 on every case's mean (power ~0.97 by TTestPower): improved in >= 80% of 50 runs."""
     regressed, improved = rates(50, 0.08, seed=12)
     assert regressed == 0.0 and improved >= 0.8
+
+
+def test_the_run_report_carries_trials_and_intervals() -> None:
+    run = result(fixed_values())
+    payload = build_payload(with_trials(run))
+    assert payload["run"]["repeat"] == 2 and len(payload["trials"]) == 30
+    assert payload["metrics"][0]["interval"] is not None
+    assert {c["trial"] for c in payload["cases"]} == {0, 1}
