@@ -371,3 +371,18 @@ def test_the_run_report_carries_trials_and_intervals() -> None:
     assert payload["run"]["repeat"] == 2 and len(payload["trials"]) == 30
     assert payload["metrics"][0]["interval"] is not None
     assert {c["trial"] for c in payload["cases"]} == {0, 1}
+
+
+def test_a_cost_rising_from_nothing_exceeds_any_cost_budget() -> None:
+    comparison = compare(result(fixed_values()), result(fixed_values()))
+    budget = comparison.budget.model_copy(
+        update={
+            "baseline_cost_per_case": 0.0,
+            "candidate_cost_per_case": 0.002,
+            "cost_change_pct": None,
+        }
+    )
+    priced = comparison.model_copy(update={"budget": budget})
+    (miss,) = priced.over_budget(max_cost_increase=1000)
+    assert miss.startswith("cost per case rose from nothing")
+    assert priced.over_budget(max_latency_increase=1000) == []

@@ -242,11 +242,13 @@ class Comparison(BaseModel):
         """One line per budget gate exceeded (percent increases of ``budget``)."""
         misses = []
         cost, latency = self.budget.cost_change_pct, self.budget.latency_change_pct
-        if max_cost_increase is not None and cost is not None and cost > max_cost_increase:
+        before, after = self.budget.baseline_cost_per_case, self.budget.candidate_cost_per_case
+        from_nothing = cost is None and before == 0 and after is not None and after > 0
+        if max_cost_increase is not None and (from_nothing or (cost or 0.0) > max_cost_increase):
+            rise = "from nothing" if from_nothing else f"{cost:+.1f}%"
             misses.append(
-                f"cost per case rose {cost:+.1f}% (limit +{max_cost_increase:g}%): "
-                f"{self.budget.baseline_cost_per_case:.6f} -> "
-                f"{self.budget.candidate_cost_per_case:.6f} USD"
+                f"cost per case rose {rise} (limit +{max_cost_increase:g}%): "
+                f"{before or 0.0:.6f} -> {after or 0.0:.6f} USD"
             )
         if max_latency_increase is not None and latency is not None:
             if latency > max_latency_increase:
