@@ -10,6 +10,7 @@ from evaltrace.backfill import (
     score_spans,
     score_spans_sync,
 )
+from evaltrace.compare import Comparison, ComparisonError, Outcome, compare
 from evaltrace.datasets import load_cases
 from evaltrace.exceptions import (
     ConfigurationError,
@@ -63,11 +64,18 @@ from evaltrace.records import (
     Step,
     ToolCall,
 )
-from evaltrace.report import render_html_report, write_html_report
+from evaltrace.report import (
+    render_comparison_report,
+    render_html_report,
+    write_comparison_report,
+    write_html_report,
+)
 from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
+    CaseTrials,
     EvaluationResult,
     MetricSummary,
+    MetricTrials,
     Totals,
     UsageSummary,
 )
@@ -87,6 +95,9 @@ __all__ = [
     "Case",
     "CaseResult",
     "CaseTrace",
+    "CaseTrials",
+    "Comparison",
+    "ComparisonError",
     "Completion",
     "ConfigurationError",
     "Contains",
@@ -111,7 +122,9 @@ __all__ = [
     "Metric",
     "MetricContext",
     "MetricSummary",
+    "MetricTrials",
     "Model",
+    "Outcome",
     "Provider",
     "ProviderError",
     "RESULTS_SCHEMA_VERSION",
@@ -136,6 +149,7 @@ __all__ = [
     "TrajectoryJudge",
     "UsageSummary",
     "__version__",
+    "compare",
     "evaluate",
     "evaluate_sync",
     "get_provider",
@@ -144,8 +158,10 @@ __all__ = [
     "read_case_results",
     "read_recorded_cases",
     "register_provider",
+    "render_comparison_report",
     "render_html_report",
     "score_spans",
     "score_spans_sync",
+    "write_comparison_report",
     "write_html_report",
 ]

@@ -10,6 +10,11 @@
 5. cases' ``input``, ``output`` and ``expected`` are JSON values, not only
    strings; a case's ``output`` is absent when it had none (null is a value);
    results carry ``warnings``.
+6. cases without an id get one from their content (a hash of input and
+   expected) instead of their position; results carry ``repeat``, the
+   ``dataset_fingerprint``, ``models``, ``metric_settings`` and, with trials,
+   ``trials`` (each case across its trials) and each metric's ``interval``.
+   Older files keep their (positional) ids and read with the new fields empty.
 
 A ``.cases.jsonl`` stream keeps each case's interactions on its own line (a
 line stands alone), in the same typed form.
@@ -25,7 +30,7 @@ from evaltrace._interaction import MessageLayout
 __all__ = ["RESULTS_SCHEMA_VERSION", "upgrade_case", "upgrade_interaction", "upgrade_result"]
 
 #: Version of the results-file layout that ``EvaluationResult.save`` writes.
-RESULTS_SCHEMA_VERSION = 5
+RESULTS_SCHEMA_VERSION = 6
 
 #: ``metadata`` keys of schemas 1-3 that are typed fields since schema 4.
 _LIFTED = (

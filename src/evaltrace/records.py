@@ -42,8 +42,9 @@ class Case(BaseModel):
     messages), a boolean or null. ``output`` is the answer to judge: leave it
     out and pass a ``task`` to ``evaluate`` to have the system under test
     produce it. An output given as ``None`` is the JSON value null, not "no
-    output": ``has_output`` tells them apart. ``id`` defaults to the case's
-    position in the dataset.
+    output": ``has_output`` tells them apart. A case without an ``id`` gets one from
+    its content (a hash of its input and expected), so reordering a dataset
+    keeps every case's id.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, JsonValue, model_validator
 
 from evaltrace._schema import RESULTS_SCHEMA_VERSION, upgrade_result
 from evaltrace._stats import percentile
@@ -22,17 +22,32 @@ __all__ = [
     "Totals",
     "UsageSummary",
     "summarise_metrics",
+    "CaseTrials",
+    "EvaluationResult",
+    "MetricSummary",
+    "MetricTrials",
+    "Totals",
+    "UsageSummary",
 ]
 
 
 class MetricSummary(BaseModel):
-    """Aggregate of one metric over the cases it scored."""
+    """Aggregate of one metric over the cases it scored.
+
+    With trials (``repeat`` > 1), ``mean`` is the mean over cases of each case's
+    mean over its trials, and ``interval`` its case-bootstrap confidence interval
+    (trials of a case are one cluster: ``evaltrace.compare.mean_interval``);
+    ``count`` counts scored trials. With one trial per case ``interval`` is None.
+    """
 
     metric: str
     mean: float | None
     count: int
     failures: int
     pass_rate: float | None = None
+    interval: tuple[float, float] | None = None
+    confidence: float | None = None
+    cases: int | None = None
 
     @classmethod
     def of(cls, metric: str, scores: Sequence[Score]) -> MetricSummary:
@@ -84,6 +99,29 @@ class Totals(UsageSummary):
     """Usage over the whole run."""
 
 
+class MetricTrials(BaseModel):
+    """One metric across the trials of one case.
+
+    ``mean`` and ``sd`` (sample standard deviation; None below 2 values) are over
+    the trials it scored; ``passes`` of ``verdicts`` trials passed.
+    """
+
+    mean: float | None
+    sd: float | None
+    scored: int
+    passes: int = 0
+    verdicts: int = 0
+
+
+class CaseTrials(BaseModel):
+    """A case across its trials: per metric the mean, spread and pass count."""
+
+    case_id: str
+    trials: int
+    errors: int = 0
+    metrics: dict[str, MetricTrials] = Field(default_factory=dict)
+
+
 class EvaluationResult(BaseModel):
     """The outcome of one ``evaluate`` run.
 
@@ -113,6 +151,16 @@ class EvaluationResult(BaseModel):
     trace_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    #: Trials per case (``evaluate(repeat=N)``).
+    repeat: int = 1
+    #: A hash of the dataset's cases (``_values.dataset_fingerprint``): a comparison checks it.
+    dataset_fingerprint: str | None = None
+    #: What answered and judged: ``{"task": ..., "judge": ...}`` as configured.
+    models: dict[str, str] = Field(default_factory=dict)
+    #: Each metric's settings (its type and parameters), for a comparison to check.
+    metric_settings: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
+    #: With ``repeat`` > 1: each case across its trials (mean, spread, passes per metric).
+    trials: list[CaseTrials] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cases_hold_their_interactions(self) -> EvaluationResult:
@@ -146,8 +194,12 @@ class EvaluationResult(BaseModel):
         unrecorded_calls: int = 0,
         trace_url: str | None = None,
         warnings: Sequence[str] = (),
+        **identity: Any,
     ) -> EvaluationResult:
-        """Assemble a result, computing its summaries."""
+        """Assemble a result, computing its summaries.
+
+        ``identity``: ``repeat``, ``dataset_fingerprint``, ``models``, ``metric_settings``.
+        """
         ordered = sorted(interactions, key=lambda i: i.timestamp)
         return cls(
             name=name,
@@ -164,6 +216,7 @@ class EvaluationResult(BaseModel):
             unrecorded_calls=unrecorded_calls,
             trace_url=trace_url,
             warnings=list(warnings),
+            **identity,
         )
 
     @property

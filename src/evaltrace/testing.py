@@ -3,6 +3,8 @@
     result = await evaluate(cases, [Correctness()], task=answer, judge="openai:gpt-4o-mini")
     assert_thresholds(result, correctness=0.8)
 
+    assert_no_regression(result, "baseline.json")  # no metric significantly worse
+
 A miss raises ``ThresholdError`` (an ``AssertionError``), whose message names
 each metric below its minimum, then the worst cases of those metrics with their
 scores, explanations and every model call made for them (purpose, model,
@@ -14,16 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evaltrace._values import one_line
+from evaltrace.compare import Comparison, ComparisonError, compare
 from evaltrace.exceptions import ConfigurationError
+from evaltrace.history import is_results_path, load_run_result
 from evaltrace.records import CaseResult, LLMInteraction
 from evaltrace.results import EvaluationResult
 
 __all__ = [
+    "RegressionError",
     "ThresholdError",
     "ThresholdMiss",
+    "assert_no_regression",
     "assert_thresholds",
     "check_thresholds",
     "explain_misses",
@@ -184,3 +191,77 @@ def _excerpt(value: Any) -> str:
         return flat
     half = _EXCERPT // 2
     return f"{flat[:half]} … {flat[-half:]}"
+
+
+class RegressionError(AssertionError):
+    """A run regressed against its baseline; ``comparison`` holds every number."""
+
+    def __init__(self, message: str, comparison: Comparison) -> None:
+        super().__init__(message)
+        self.comparison = comparison
+
+
+def assert_no_regression(
+    result: EvaluationResult,
+    baseline: EvaluationResult | str | Path,
+    *,
+    confidence: float = 0.95,
+    metrics: Sequence[str] | None = None,
+    moved: int = _WORST_CASES,
+    store: str | None = None,
+) -> Comparison:
+    """Raise ``RegressionError`` if a metric of ``result`` regressed significantly vs ``baseline``.
+
+    ``baseline`` is a result, the path of a saved one, or a run recorded in
+    the run store (``"qa@latest"``, ``"qa@3f2c1a"``, a run id; ``store``
+    defaults to ``$EVALTRACE_STORE``, else ``.evaltrace/runs.db``). ``metrics`` limits the
+    check to those metrics (all compared metrics by default). The message names
+    each regressed metric with its difference, interval and Holm-adjusted
+    p-value, then the cases that moved most with both outputs. Returns the
+    comparison when nothing regressed.
+    """
+    base = _baseline(baseline, store)
+    try:
+        comparison = compare(base, result, confidence=confidence, moved=moved)
+    except ComparisonError as error:
+        raise ConfigurationError(f"cannot compare with the baseline: {error}") from None
+    regressed = [m for m in comparison.regressed if metrics is None or m in metrics]
+    if regressed:
+        raise RegressionError(_regression_message(comparison, regressed), comparison)
+    return comparison
+
+
+def _baseline(baseline: EvaluationResult | str | Path, store: str | None) -> EvaluationResult:
+    if isinstance(baseline, EvaluationResult):
+        return baseline
+    if isinstance(baseline, Path) or is_results_path(baseline):
+        return EvaluationResult.load(baseline)
+    return load_run_result(baseline, store)
+
+
+def _regression_message(comparison: Comparison, regressed: Sequence[str]) -> str:
+    lines = [
+        f"evaluation {comparison.candidate.name!r} regressed on {len(regressed)} metric(s) "
+        f"vs baseline {comparison.baseline.name!r} ({comparison.cases.matched} matched cases):"
+    ]
+    for name in regressed:
+        m = comparison.metrics[name]
+        lines.append(
+            f"  {name}: {m.baseline_mean:.3f} -> {m.candidate_mean:.3f} ({m.difference:+.3f}, "
+            f"{comparison.settings.confidence:.0%} interval [{m.interval[0]:+.3f}, "
+            f"{m.interval[1]:+.3f}], p (Holm) {m.p_adjusted:.3g})"
+        )
+    lines.append("cases that moved most:")
+    for case in comparison.moved:
+        lines.append(f"  case {case.case_id!r}: moved {case.movement:+.3f}")
+        lines.append(f"    input:     {_excerpt(case.input)}")
+        for side, outputs in (
+            ("baseline", case.baseline_outputs),
+            ("candidate", case.candidate_outputs),
+        ):
+            lines.append(f"    {side + ':':10} {_excerpt(outputs[0] if outputs else None)}")
+        lines.append(
+            f"    calls: baseline {', '.join(case.baseline_span_ids[:4]) or '-'}; "
+            f"candidate {', '.join(case.candidate_span_ids[:4]) or '-'}"
+        )
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ import pytest
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from evaltrace import Case, CaseResult, Contains, evaluate, evaluate_sync, read_case_results
+from evaltrace.runner._plan import content_id
 
 
 class OpenSpans(SpanProcessor):
@@ -69,7 +70,7 @@ async def test_cancelled_run_saves_finished_cases_and_ends_every_span(
     with pytest.raises(asyncio.CancelledError):
         await run
     saved = read_case_results(path)
-    assert [c.case_id for c in saved] == done == ["0", "1", "2"]
+    assert [c.case_id for c in saved] == done == _ids(3)
     summary = json.loads(path.read_text().splitlines()[-1])
     assert summary["type"] == "summary" and summary["complete"] is False
     assert spans.started == spans.ended  # no span left open
@@ -106,5 +107,10 @@ def test_ctrl_c_in_a_script_returns_the_partial_result(tracer_provider: TracerPr
     )
     timer.join()
     assert result.complete is False
-    assert [c.case_id for c in result.cases] == ["0", "1"]
+    assert [c.case_id for c in result.cases] == _ids(2)
     assert all(c.scores[0].value == 1.0 for c in result.cases)
+
+
+def _ids(n: int) -> list[str]:
+    """The ids of the first ``n`` cases ``q0``, ``q1``... (from their content)."""
+    return [content_id(Case(input=f"q{i}", expected="yes")) for i in range(n)]

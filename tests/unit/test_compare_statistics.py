@@ -10,6 +10,7 @@ per-case difficulty ``mu = 0.05 + 0.85 * Beta(2, 2)``; a score trial is
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,7 +23,6 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
-import evaltrace.compare as compare
 from evaltrace.compare import (
     BCA_MAX_CASES,
     DEFAULT_SEED,
@@ -41,6 +41,9 @@ from evaltrace.compare import (
     paired_estimates,
     verdict,
 )
+
+# The package (``evaltrace.compare`` on the root package is the ``compare`` function).
+compare = importlib.import_module("evaltrace.compare")
 
 ALPHA = 0.05
 N_SIMS = 1000

@@ -184,7 +184,8 @@ result = asyncio.run(evaltrace.evaluate([evaltrace.Case(input="q")],
                                         task=evaltrace.ScriptedProvider("a")))
 assert trace.get_tracer_provider() is provider
 names = sorted(s.name for s in exporter.get_finished_spans())
-assert names == ["case 0", "chat scripted-model", "evaluate evaluation"], names
+assert names[0].startswith("case "), names
+assert names[1:] == ["chat scripted-model", "evaluate evaluation"], names
 assert len(result.interactions) == 1
 print("ok")
 """

@@ -58,7 +58,9 @@ async def test_application_provider_receives_our_spans_and_no_global_is_replaced
         result = await evaluate([Case(input="q")], task=ScriptedProvider("a"))
         assert trace.get_tracer_provider() is app_provider
     spans = app_exporter.get_finished_spans()
-    assert {s.name for s in spans} >= {"evaluate evaluation", "case 0", "chat scripted-model"}
+    names = {s.name for s in spans}
+    assert names >= {"evaluate evaluation", "chat scripted-model"}
+    assert any(name.startswith("case ") for name in names)
     assert len(result.interactions) == len(inference_spans(spans)) == 1
 
 

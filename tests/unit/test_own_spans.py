@@ -148,7 +148,9 @@ async def test_own_conversion_equals_the_generic_conversion(
     (interaction,) = result.interactions
     reply = [Message(role="assistant", content=interaction.response)]
     content = CallContent(interaction.messages, reply)
-    generic = interaction_of(live_record(span, content), Inherited(case_id="0", trial=0))
+    generic = interaction_of(
+        live_record(span, content), Inherited(case_id=interaction.case_id, trial=0)
+    )
     assert interaction == generic
 
 
@@ -269,7 +271,7 @@ async def test_a_span_that_cannot_be_converted_is_counted_and_the_run_goes_on(
         return sinks[-1]
 
     monkeypatch.setattr(processor.InteractionCollector, "open_run", recording_open_run)
-    cases = [Case(input=f"q{i}", output="a", expected="a") for i in range(3)]
+    cases = [Case(id=str(i), input=f"q{i}", output="a", expected="a") for i in range(3)]
     result = await evaluate(
         cases, [SemanticSimilarity()], judge=RemoteProvider(_reply), tracer_provider=tracer_provider
     )

@@ -24,6 +24,7 @@ from evaltrace import (
     evaluate,
     evaluate_sync,
 )
+from evaltrace.runner._plan import content_id
 
 
 def _interaction(**overrides: object) -> LLMInteraction:
@@ -86,7 +87,11 @@ async def test_json_round_trip(tracer_provider: TracerProvider, tmp_path: Path) 
     assert again == result
     path = result.save(tmp_path / "results.json")
     assert EvaluationResult.load(path) == result
-    assert [c.case_id for c in again.cases] == ["0", "named"]
+    # a case without an id gets one from its content (input and expected), not its position
+    assert [c.case_id for c in again.cases] == [
+        content_id(Case(input="q", expected="Paris")),
+        "named",
+    ]
     score = again.cases[0].score("semantic_similarity")
     assert score is not None
     assert score.value == pytest.approx(0.7)

@@ -94,7 +94,12 @@ async def test_span_tree_is_evaluate_case_metric_chat(
     while span is not None:
         chain.append(span.name)
         span = spans.get(span.parent.span_id) if span.parent else None
-    assert chain == ["chat scripted-model", "metric semantic_similarity", "case 0", "evaluate tree"]
+    assert chain[:2] + chain[3:] == [
+        "chat scripted-model",
+        "metric semantic_similarity",
+        "evaluate tree",
+    ]
+    assert chain[2].startswith("case ")
     root = next(s for s in spans.values() if s.parent is None)
     assert root.attributes is not None
     assert root.attributes[attr.RUN_NAME] == "tree"
@@ -207,7 +212,7 @@ async def test_evaluation_result_events_on_the_case_span(
         judge=ScriptedProvider(JUDGE_REPLY),
         tracer_provider=tracer_provider,
     )
-    case_span = next(s for s in span_exporter.get_finished_spans() if s.name == "case 0")
+    case_span = next(s for s in span_exporter.get_finished_spans() if s.name.startswith("case "))
     events = {
         cast(Mapping[str, AttributeValue], e.attributes)[attr.EVALUATION_NAME]: e
         for e in case_span.events

@@ -24,6 +24,8 @@ from evaltrace import (
     install_tracer_provider,
     write_html_report,
 )
+from evaltrace.cli._compare import CompareOptions
+from evaltrace.cli._compare import cmd_compare as _compare
 from evaltrace.cli._exit import EXIT_OK, EXIT_THRESHOLD
 from evaltrace.cli._metrics import build_metrics, parse_minimums
 from evaltrace.cli._progress import case_progress
@@ -39,10 +41,12 @@ from evaltrace.testing import check_thresholds
 
 __all__ = [
     "CliSession",
+    "CompareOptions",
     "Interrupted",
     "Io",
     "RunOptions",
     "RunPlan",
+    "cmd_compare",
     "cmd_demo",
     "cmd_report",
     "cmd_run",
@@ -110,6 +114,7 @@ class RunPlan:
     #: The run store's URL (None: the run is not recorded), and whether it keeps the result.
     store: str | None = None
     keep_result: bool = False
+    repeat: int = 1
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class RunOptions:
     store: str | None = None
     no_store: bool = False
     store_result: bool = False
+    repeat: int = 1
 
     @classmethod
     def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
@@ -151,7 +157,8 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
     """Run the evaluation with a progress bar, save it, print the tables; return the result."""
     _check_targets(plan)
     finished = 0
-    with case_progress(len(plan.cases), enabled=io.progress, console=io.err) as advance:
+    total = len(plan.cases) * plan.repeat
+    with case_progress(total, enabled=io.progress, console=io.err) as advance:
 
         def on_case(result: CaseResult) -> None:
             nonlocal finished
@@ -171,6 +178,7 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
                 on_case=on_case,
                 store=plan.store,
                 keep_result=plan.keep_result,
+                repeat=plan.repeat,
             )
         except KeyboardInterrupt:
             raise Interrupted([plan.results_jsonl], finished) from None
@@ -339,6 +347,7 @@ def cmd_run(options: RunOptions) -> int:
         report=Path(options.report) if options.report else None,
         store=url,
         keep_result=options.store_result,
+        repeat=options.repeat,
     )
     io = Io.standard(progress=options.progress)
     result = execute(plan, io)
@@ -382,6 +391,14 @@ def cmd_runs_show(ref: str, *, store: str | None) -> int:
     """``evaltrace runs show REF``."""
     run_details(runs_store(store), ref, Io.standard(progress=False).out)
     return EXIT_OK
+
+
+def cmd_compare(options: CompareOptions) -> int:
+    """``evaltrace compare BASELINE CANDIDATE``."""
+    if options.report is not None:
+        _check_writable(Path(options.report))
+    io = Io.standard(progress=False)
+    return _compare(options, io.out, io.err)
 
 
 def _threshold_verdict(result: EvaluationResult, minimums: Mapping[str, float], io: Io) -> int:

@@ -90,7 +90,8 @@ def _store_options(command: _F) -> _F:
 @click.group(
     context_settings=_CONTEXT,
     epilog="Exit codes: 0 done, 1 unexpected error, 2 usage/configuration/dataset error, "
-    "3 a --fail-under threshold missed, 130 interrupted.",
+    "3 a --fail-under threshold missed, 4 compare: a metric regressed (--fail-on-regression), "
+    "5 compare: a budget exceeded, 130 interrupted.",
 )
 @click.version_option(__version__, prog_name="evaltrace", message="%(prog)s %(version)s")
 @_debug_option
@@ -104,6 +105,7 @@ def cli() -> None:
       evaltrace show results.json --purpose task
       evaltrace report results.json -o report.html
       evaltrace runs --name qa                        # the runs recorded so far
+      evaltrace compare baseline.json candidate.json --fail-on-regression
     """
 
 
@@ -194,6 +196,14 @@ Examples:
     help="cases evaluated at once",
 )
 @click.option("--name", help="the run's name [default: the dataset file's name]")
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="run every case N times (trials); means get a case-clustered confidence interval",
+)
 @click.option(
     "--fail-under",
     multiple=True,
@@ -540,6 +550,78 @@ def _date(value: str | None) -> datetime | None:
         raise click.BadParameter(
             f"{value!r} is not a date (2026-01-31 or 2026-01-31T12:00)", param_hint="--since"
         ) from None
+
+
+@cli.command(
+    "compare",
+    epilog="""\b
+Examples:
+  evaltrace compare baseline.json candidate.json
+  evaltrace compare baseline.json candidate.json --json > comparison.json
+  evaltrace compare qa@latest results.json --fail-on-regression
+  evaltrace compare baseline.json candidate.json --fail-on-regression \\
+      --max-cost-increase 10 --max-latency-increase 20 --report compare.html
+\b
+Exit codes: 0 done, 2 bad input, 4 a metric regressed (--fail-on-regression),
+5 a budget was exceeded (--max-cost-increase, --max-latency-increase).""",
+)
+@click.argument("baseline")
+@click.argument("candidate")
+@click.option(
+    "--confidence",
+    type=click.FloatRange(min=0.5, max=0.999),
+    default=0.95,
+    show_default=True,
+    help="two-sided confidence of the intervals (the tests' level is 1 - it)",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the comparison as one JSON object")
+@click.option(
+    "--fail-on-regression",
+    is_flag=True,
+    help="exit with code 4 when a metric regressed significantly",
+)
+@click.option(
+    "--max-cost-increase",
+    type=click.FloatRange(min=0),
+    metavar="PCT",
+    help="exit with code 5 when the cost per case rose by more than PCT percent",
+)
+@click.option(
+    "--max-latency-increase",
+    type=click.FloatRange(min=0),
+    metavar="PCT",
+    help="exit with code 5 when the task calls' p95 latency rose by more than PCT percent",
+)
+@click.option("--report", metavar="PATH", help="also write a self-contained HTML comparison")
+@click.option(
+    "--moved",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="list the N cases that moved most",
+)
+@click.option(
+    "--store",
+    metavar="URL",
+    help="the run store a run reference is read from "
+    "[default: $EVALTRACE_STORE, else .evaltrace/runs.db]",
+)
+@_debug_option
+def compare_command(baseline: str, candidate: str, **options: Any) -> int:
+    """Compare a CANDIDATE run with a BASELINE run.
+
+    Each is a results file (results.json, or a .cases.jsonl stream) or a run
+    recorded in the run store: its id, NAME@latest or NAME@COMMIT.
+
+    Per metric: the paired difference of means over matched cases with a
+    bootstrap interval (trials of a case stay together), a t-test, an exact
+    McNemar test for pass/fail, Holm's correction, and a verdict (improved,
+    regressed, unchanged; with the minimum detectable effect when too small to
+    tell). Then usage and cost by purpose and model, the cases added, removed
+    or errored, and the cases that moved most. See docs/compare.md.
+    """
+    return commands.cmd_compare(commands.CompareOptions(baseline, candidate, **options))
 
 
 def _path(value: str | None) -> Path | None:

@@ -10,7 +10,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evaltrace import CaseResult, EvaluationResult, LLMInteraction, Score, UsageSummary
+from evaltrace import (
+    CaseResult,
+    CaseTrials,
+    EvaluationResult,
+    LLMInteraction,
+    MetricTrials,
+    Score,
+    UsageSummary,
+)
 from evaltrace._values import one_line
 
 __all__ = [
@@ -22,6 +30,7 @@ __all__ = [
     "metric_table",
     "render_result",
     "seconds",
+    "trials_table",
     "usage_table",
     "worst_first",
 ]
@@ -54,7 +63,9 @@ def render_result(result: EvaluationResult, console: Console) -> None:
     """Print the run header, scores by metric, the (worst) cases, usage by model, errors."""
     console.print(_header(result))
     console.print(metric_table(result))
-    if len(result.cases) <= WORST_CASES:
+    if result.trials:
+        console.print(trials_table(result, console.width))
+    elif len(result.cases) <= WORST_CASES:
         console.print(case_table(result, console.width))
     else:
         worst = worst_first(result.cases)[:WORST_CASES]
@@ -119,28 +130,80 @@ def _header(result: EvaluationResult) -> Text:
     text = Text()
     text.append(f"evaluation {result.name!r}", style="bold")
     status = "complete" if result.complete else "INCOMPLETE (interrupted or failed)"
-    text.append(
-        f": {len(result.cases)} cases, {status}, {result.duration:.1f} s, run {result.run_id}"
-    )
+    count = f"{len(result.cases)} cases"
+    if result.repeat > 1:
+        count = f"{len(result.trials)} cases x {result.repeat} trials"
+    text.append(f": {count}, {status}, {result.duration:.1f} s, run {result.run_id}")
     return text
 
 
 def metric_table(result: EvaluationResult) -> Table:
     """Mean, pass rate, number scored and failures of every metric."""
+    trials = result.repeat > 1
     table = Table(title="Scores by metric", title_justify="left")
     table.add_column("metric")
-    for name in ("mean", "pass rate", "scored", "failures"):
+    headers = ("mean", "interval", "pass rate", "scored trials", "failures")
+    for name in headers if trials else ("mean", "pass rate", "scored", "failures"):
         table.add_column(name, justify="right")
     for summary in result.metrics.values():
         failures = Text(str(summary.failures), style="red" if summary.failures else "")
+        interval = [_interval(summary.interval, summary.confidence)] if trials else []
         table.add_row(
             summary.metric,
             _fraction(summary.mean),
+            *interval,
             _percent(summary.pass_rate),
             f"{summary.count}/{len(result.cases)}",
             failures,
         )
+    if trials:
+        table.caption = "mean over cases of each case's mean over its trials; interval: "
+        table.caption += "bootstrap over cases (a case's trials stay together)"
     return table
+
+
+def _interval(interval: tuple[float, float] | None, confidence: float | None) -> str:
+    if interval is None:
+        return "-"
+    level = f"{confidence:.0%} " if confidence is not None else ""
+    return f"{level}[{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def trials_table(result: EvaluationResult, width: int = 160) -> Table:
+    """One row per case across its trials: per metric the mean, the spread and the passes."""
+    metrics = list(result.metrics)
+    rows = sorted(result.trials, key=_trial_badness)
+    shown = rows[:WORST_CASES] if len(rows) > WORST_CASES else rows
+    title = f"Cases across {result.repeat} trials (mean ±sd, passes)"
+    if len(shown) < len(rows):
+        title = f"Worst cases ({len(shown)} of {len(rows)}) across {result.repeat} trials"
+    inputs = {c.case_id: c.case.input for c in result.cases}
+    table = Table(title=title, title_justify="left")
+    table.add_column("id", no_wrap=True, max_width=_ID_WIDTH)
+    text_width = max(_MIN_TEXT_WIDTH, min(_INPUT_WIDTH, width - 24 * len(metrics) - 50))
+    table.add_column("input", no_wrap=True, max_width=text_width)
+    for name in metrics:
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("errors", justify="right")
+    for row in shown:
+        cells = [_trial_cell(row.metrics.get(name)) for name in metrics]
+        errors = Text(str(row.errors), style="red" if row.errors else "")
+        input_text = clip(one_line(inputs.get(row.case_id)), text_width)
+        table.add_row(clip(row.case_id, _ID_WIDTH), input_text, *cells, errors)
+    return table
+
+
+def _trial_badness(row: CaseTrials) -> float:
+    means = [m.mean if m.mean is not None else 0.0 for m in row.metrics.values()]
+    return sum(means) / len(means) if means else 1.0
+
+
+def _trial_cell(trials: MetricTrials | None) -> Text:
+    if trials is None or trials.mean is None:
+        return Text("-", style="dim")
+    spread = f" ±{trials.sd:.2f}" if trials.sd is not None else ""
+    passes = f" {trials.passes}/{trials.verdicts}" if trials.verdicts else ""
+    return Text(f"{trials.mean:.2f}{spread}{passes}")
 
 
 def case_table(

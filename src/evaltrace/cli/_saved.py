@@ -9,12 +9,9 @@ from pydantic import ValidationError
 
 from evaltrace import ConfigurationError, EvaluationResult
 from evaltrace._jsonl import read_results_stream
-from evaltrace.history import load_run_result
+from evaltrace.history import is_results_path, load_run_result
 
 __all__ = ["load_result", "load_result_or_run"]
-
-# Names that are files, never run references (a typo in a path must not read as a run id).
-_RESULT_SUFFIXES = (".json", ".jsonl")
 
 
 def load_result_or_run(arg: str, *, store: str | None = None) -> EvaluationResult:
@@ -26,9 +23,8 @@ def load_result_or_run(arg: str, *, store: str | None = None) -> EvaluationResul
     ``.evaltrace/runs.db``) and loaded with ``evaltrace.history.load_run_result``.
     Errors are one line (``ConfigurationError``, ``StoreError``).
     """
-    path = Path(arg)
-    if path.exists() or arg.lower().endswith(_RESULT_SUFFIXES) or "/" in arg or "\\" in arg:
-        return load_result(path)
+    if is_results_path(arg):
+        return load_result(Path(arg))
     return load_run_result(arg, store)
 
 

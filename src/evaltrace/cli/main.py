@@ -1,7 +1,8 @@
 """``evaltrace``: the offline demo, evaluate a dataset file, show or report a saved result.
 
 Exit codes: 0 done, 1 unexpected error, 2 usage, configuration or dataset error,
-3 a ``--fail-under`` threshold was missed, 130 interrupted (Ctrl-C). No error
+3 a ``--fail-under`` threshold was missed, 4 ``compare --fail-on-regression``: a
+metric regressed, 5 ``compare``: a budget gate was exceeded, 130 interrupted (Ctrl-C). No error
 prints a traceback unless ``--debug`` is given.
 """
 

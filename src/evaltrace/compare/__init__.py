@@ -1,4 +1,6 @@
-"""Statistics of a comparison of two runs: pure functions over per-case trial values.
+"""Comparing two runs: ``compare(baseline, candidate) -> Comparison``, and its statistics.
+
+The statistics are pure functions over per-case trial values.
 
 The estimand is the paired difference of means over cases (candidate - baseline),
 each case's value being the mean over its trials; trials are a cluster, so every
@@ -6,6 +8,20 @@ bootstrap resamples cases, never trials. See docs/compare-statistics.md.
 """
 
 from ._bootstrap import BootstrapSettings, Interval
+from ._compare import MOVED_CASES, compare
+from ._comparison import (
+    Budget,
+    CaseMatching,
+    Comparison,
+    ComparisonSettings,
+    ErroredCase,
+    MetricComparison,
+    MovedCase,
+    PassRateComparison,
+    RunSide,
+    UsageComparison,
+    UsageDifference,
+)
 from ._decision import Outcome, Verdict, holm, minimum_detectable_effect, verdict
 from ._errors import ComparisonError
 from ._estimates import (
@@ -33,27 +49,40 @@ from ._settings import (
 __all__ = [
     "BCA_MAX_CASES",
     "BootstrapSettings",
+    "Budget",
+    "CaseMatching",
     "ClusteredSample",
+    "Comparison",
     "ComparisonError",
+    "ComparisonSettings",
     "DEFAULT_CONFIDENCE",
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
     "DIFFERENCE_ESTIMAND",
     "DIFFERENCE_TEST",
     "DifferenceEstimate",
+    "ErroredCase",
     "Interval",
     "IntervalMethod",
     "MCNEMAR_TEST",
     "MDE_POWER",
     "MEAN_ESTIMAND",
+    "MOVED_CASES",
     "McNemarResult",
     "MeanEstimate",
+    "MetricComparison",
+    "MovedCase",
     "Outcome",
     "PairedEstimates",
     "PairedSample",
+    "PassRateComparison",
+    "RunSide",
     "TrialValues",
+    "UsageComparison",
+    "UsageDifference",
     "Verdict",
     "Verdicts",
+    "compare",
     "holm",
     "mcnemar_exact",
     "mean_interval",

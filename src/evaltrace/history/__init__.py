@@ -20,7 +20,7 @@ from evaltrace.history._errors import (
 )
 from evaltrace.history._git import GitState, git_state
 from evaltrace.history._liveness import DEFAULT_STALE_AFTER
-from evaltrace.history._load import load_run_result, resolve_run
+from evaltrace.history._load import is_results_path, load_run_result, resolve_run
 from evaltrace.history._open import (
     CONNECT_TIMEOUT,
     NOT_RECORDED,
@@ -60,6 +60,7 @@ __all__ = [
     "begin_safely",
     "check_store_url",
     "git_state",
+    "is_results_path",
     "load_run_result",
     "open_store",
     "record_safely",

@@ -15,7 +15,7 @@ from evaltrace.history._store import RunStore
 from evaltrace.history._url import store_url
 from evaltrace.results import EvaluationResult
 
-__all__ = ["load_run_result", "resolve_run"]
+__all__ = ["RESULT_SUFFIXES", "is_results_path", "load_run_result", "resolve_run"]
 
 
 def resolve_run(ref: str, store: StoreTarget | None = None) -> RunRecord:
@@ -30,6 +30,20 @@ def resolve_run(ref: str, store: StoreTarget | None = None) -> RunRecord:
         return store.resolve(ref)
     with open_store(_url(store), create=False) as opened:
         return opened.resolve(ref)
+
+
+#: Names that are files, never run references (a typo in a path must not read as a run id).
+RESULT_SUFFIXES = (".json", ".jsonl")
+
+
+def is_results_path(arg: str) -> bool:
+    """``arg`` names a results file, not a run reference.
+
+    An existing file, a name ending in ``.json``/``.jsonl``, or one holding a
+    path separator; anything else (``qa@latest``, ``qa@3f2c1a``, a run id) is
+    a reference to a recorded run.
+    """
+    return Path(arg).exists() or arg.lower().endswith(RESULT_SUFFIXES) or "/" in arg or "\\" in arg
 
 
 def load_run_result(ref: str, store: StoreTarget | None = None) -> EvaluationResult:

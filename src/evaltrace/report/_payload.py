@@ -36,6 +36,7 @@ def build_payload(result: EvaluationResult) -> _Json:
         "by_model": _by_model(calls),
         "interactions": [_interaction(i) for i in calls],
         "cases": [_case(case, positions) for case in result.cases],
+        "trials": [t.model_dump(mode="json") for t in result.trials],
     }
 
 
@@ -69,6 +70,8 @@ def _run(result: EvaluationResult) -> _Json:
         "unrecorded_calls": result.unrecorded_calls,
         "schema_version": result.schema_version,
         "metadata": dict(result.metadata),
+        "repeat": result.repeat,
+        "dataset_fingerprint": result.dataset_fingerprint,
     }
 
 
@@ -152,6 +155,7 @@ def _case(case: CaseResult, positions: _Positions) -> _Json:
     refs = [positions.find(call) for call in case.interactions]
     return {
         "case_id": case.case_id,
+        "trial": case.trial,
         "input": _shown(case.case.input),
         "context": case.case.context_text,
         "expected": _shown(case.case.expected),

@@ -215,6 +215,8 @@
       isNum(m.pass_rate) ? bar(m.pass_rate, 'meter') : null,
       h('span', { class: 'detail' },
         `pass rate ${percent(m.pass_rate)} · scored ${m.count}/${total}`,
+        m.interval ? h('span', { class: 'interval' },
+          ` · ${percent(m.confidence)} interval [${score(m.interval[0])}, ${score(m.interval[1])}] over ${int(m.cases)} cases × ${int(DATA.run.repeat)} trials`) : null,
         m.failures ? h('strong', { class: 'bad' }, ` · ${m.failures} failed`) : null)));
     return h('div', { class: 'card wide' }, h('h3', null, 'Scores (mean)'), h('ul', { class: 'metric-list' }, items));
   }
@@ -474,6 +476,7 @@
     const metrics = DATA.metrics.map((m) => m.metric);
     const columns = [
       { key: 'id', label: 'id', sort: (k) => k.case_id, className: 'clip narrow' },
+      ...(DATA.run.repeat > 1 ? [{ key: 'trial', label: 'trial', numeric: true, sort: (k) => k.trial, render: (k) => String(k.trial) }] : []),
       { key: 'input', label: 'input', sort: (k) => k.input, render: (k) => oneLine(k.input), className: 'clip' },
       { key: 'output', label: 'output', sort: (k) => k.output, render: (k) => oneLine(k.output) || DASH, className: 'clip' },
       { key: 'expected', label: 'expected', sort: (k) => k.expected, render: (k) => oneLine(k.expected) || DASH, className: 'clip narrow' },

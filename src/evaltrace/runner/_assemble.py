@@ -12,8 +12,10 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from evaltrace._jsonl import ResultsWriter
+from evaltrace.compare._trials import with_trials
 from evaltrace.records import CaseResult
 from evaltrace.results import EvaluationResult
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseOutcome
@@ -46,6 +48,8 @@ class Assembler:
         self.warnings: list[str] = []
         #: The run's result once ``finish`` has run (partial if the run was cut short).
         self.result: EvaluationResult | None = None
+        #: What the run was (``run_identity``): repeat, dataset fingerprint, models, metrics.
+        self.identity: dict[str, Any] = {"repeat": plan.repeat}
 
     def deliver(self, outcome: CaseOutcome) -> None:
         """Keep one finished case, write it to the stream and tell ``on_case``."""
@@ -89,7 +93,10 @@ class Assembler:
             unrecorded_calls=self._unrecorded_calls + rest.unrecorded_calls,
             trace_url=url.format(trace_id=trace_id) if url and telemetry.exports else None,
             warnings=self.warnings,
+            **self.identity,
         )
+        if self.plan.repeat > 1:
+            result = with_trials(result)
         self.result = result
         if self.writer is not None:
             self.writer.summary(result.model_dump(mode="json", exclude={"cases", "interactions"}))

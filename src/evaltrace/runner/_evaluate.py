@@ -32,6 +32,7 @@ from evaltrace.runner._assemble import Assembler
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
 from evaltrace.runner._history import RunHistory, StoreSpec
+from evaltrace.runner._identity import run_identity
 from evaltrace.runner._plan import RunPlan, normalise_cases
 from evaltrace.tracing import Telemetry, telemetry_for_run, use_telemetry
 from evaltrace.tracing import _attributes as attr
@@ -65,6 +66,7 @@ async def evaluate(
     keep_trajectory: bool = False,
     store: StoreSpec | None = None,
     keep_result: bool = False,
+    repeat: int = 1,
 ) -> EvaluationResult:
     """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
 
@@ -84,6 +86,9 @@ async def evaluate(
     ``keep_result``; a store that cannot be written is a warning in the
     result, never an error (docs/history.md). Each run's metric summaries
     also go out as ``evaltrace.evaluation.*`` metrics on the meter provider.
+    ``repeat`` runs every case that many times (trials 0..repeat-1, each its
+    own case span and case result); the result then summarises each case
+    across its trials and gives each metric's mean a case-clustered interval.
 
     While the run is open, the trace context follows the task into worker
     threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
@@ -111,6 +116,7 @@ async def evaluate(
         keep_trajectory=keep_trajectory,
         store=store,
         keep_result=keep_result,
+        repeat=repeat,
     )
     return await run.execute()
 
@@ -169,8 +175,13 @@ class _Run:
         keep_trajectory: bool = False,
         store: StoreSpec | None = None,
         keep_result: bool = False,
+        repeat: int = 1,
     ) -> None:
-        self.plan = RunPlan(name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases))
+        if isinstance(repeat, bool) or not isinstance(repeat, int):
+            raise ConfigurationError(f"repeat must be a whole number, got {repeat!r}")
+        self.plan = RunPlan(
+            name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases), repeat=repeat
+        )
         self.metrics = tuple(metrics)
         self.judge = judge
         self.task = task
@@ -185,6 +196,7 @@ class _Run:
         self.history = RunHistory.of(
             store, self.plan, keep_result=keep_result, results_path=results_path
         )
+        self.assembler.identity = run_identity(self.plan, self.metrics, task=task, judge=judge)
 
     async def execute(self) -> EvaluationResult:
         """Open what the run needs, run every case, and return the result."""

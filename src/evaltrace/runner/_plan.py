@@ -8,15 +8,27 @@ machines) can run them; they hold no model, no telemetry, no open file.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from evaltrace._values import canonical_json
 from evaltrace.exceptions import ConfigurationError
 from evaltrace.records import Case
 
-__all__ = ["CaseJob", "CaseKey", "RunPlan", "normalise_cases"]
+__all__ = [
+    "CaseJob",
+    "CaseKey",
+    "RunPlan",
+    "case_ids",
+    "content_id",
+    "normalise_cases",
+]
+
+#: Hex digits of a content id (48 bits: a collision needs ~16 million distinct cases).
+_CONTENT_ID_DIGITS = 12
 
 
 class CaseKey(NamedTuple):
@@ -46,6 +58,14 @@ class RunPlan:
     run_id: str
     cases: tuple[Case, ...]
     repeat: int = 1
+    #: Each case's id (its own, else from its content), aligned with ``cases``.
+    ids: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.repeat < 1:
+            raise ConfigurationError(f"repeat must be at least 1, got {self.repeat!r}")
+        if len(self.ids) != len(self.cases):
+            object.__setattr__(self, "ids", case_ids(self.cases))
 
     @property
     def size(self) -> int:
@@ -54,21 +74,42 @@ class RunPlan:
 
     def jobs(self, carrier: Mapping[str, str]) -> Iterator[CaseJob]:
         """The case jobs in order (by case, then trial), made as they are asked for."""
-        for position, case in enumerate(self.cases):
-            case_id = case_identity(case, position)
+        for position, (case, case_id) in enumerate(zip(self.cases, self.ids, strict=True)):
             for trial in range(self.repeat):
                 yield CaseJob(CaseKey(case_id, trial), position, case, carrier)
 
 
-def case_identity(case: Case, index: int) -> str:
-    """A case's id: its own, else its position in the dataset."""
-    return case.id if case.id is not None else str(index)
+def content_id(case: Case) -> str:
+    """The id of a case without one: a hash of its input and expected (not its position).
+
+    Reordering a dataset keeps every case's id, so two runs still match case by case.
+    """
+    text = canonical_json([case.input, case.expected])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_CONTENT_ID_DIGITS]
+
+
+def case_ids(cases: Sequence[Case]) -> tuple[str, ...]:
+    """Each case's id: its own, else its ``content_id``.
+
+    Cases without an id and with the same input and expected are interchangeable;
+    the second of them gets ``<hash>~2``, the third ``<hash>~3``, and so on.
+    """
+    seen: Counter[str] = Counter()
+    ids = []
+    for case in cases:
+        if case.id is not None:
+            ids.append(case.id)
+            continue
+        base = content_id(case)
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}~{seen[base]}")
+    return tuple(ids)
 
 
 def normalise_cases(cases: Iterable[Case | dict[str, Any]]) -> tuple[Case, ...]:
     """The cases as ``Case`` records, checked for repeated ids."""
     dataset = tuple(c if isinstance(c, Case) else Case.model_validate(c) for c in cases)
-    counts = Counter(case_identity(c, i) for i, c in enumerate(dataset))
+    counts = Counter(case_ids(dataset))
     duplicates = sorted(i for i, n in counts.items() if n > 1)
     if duplicates:
         raise ConfigurationError(f"case ids must be unique; repeated: {duplicates[:5]}")
