@@ -55,11 +55,12 @@ from evaltrace.report import render_html_report, write_html_report
 from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
     EvaluationResult,
+    LostAttempt,
     MetricSummary,
     Totals,
     UsageSummary,
 )
-from evaltrace.runner import evaluate, evaluate_sync
+from evaltrace.runner import RayExecutor, evaluate, evaluate_sync
 from evaltrace.tracing import (
     CaseTrace,
     InteractionCollector,
@@ -94,6 +95,7 @@ __all__ = [
     "JudgeMetric",
     "JudgeReplyError",
     "LLMInteraction",
+    "LostAttempt",
     "Message",
     "Metric",
     "MetricContext",
@@ -102,6 +104,7 @@ __all__ = [
     "Provider",
     "ProviderError",
     "RESULTS_SCHEMA_VERSION",
+    "RayExecutor",
     "RegexMatch",
     "RetryPolicy",
     "Score",

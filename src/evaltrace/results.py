@@ -15,7 +15,14 @@ from evaltrace._schema import RESULTS_SCHEMA_VERSION, upgrade_result
 from evaltrace._stats import percentile
 from evaltrace.records import CaseResult, LLMInteraction, Score, write_text_atomically
 
-__all__ = ["RESULTS_SCHEMA_VERSION", "EvaluationResult", "MetricSummary", "Totals", "UsageSummary"]
+__all__ = [
+    "RESULTS_SCHEMA_VERSION",
+    "EvaluationResult",
+    "LostAttempt",
+    "MetricSummary",
+    "Totals",
+    "UsageSummary",
+]
 
 
 class MetricSummary(BaseModel):
@@ -77,6 +84,24 @@ class Totals(UsageSummary):
     """Usage over the whole run."""
 
 
+class LostAttempt(BaseModel):
+    """A case attempt whose result never came back (its worker died), so it was run again.
+
+    Its calls are not in ``interactions``: only the attempt that succeeded
+    counts. ``calls`` and ``cost_usd`` are what the driver saw of the lost
+    attempt, None when nothing of it came back (a worker killed mid-case takes
+    its calls with it; the provider may still bill them).
+    """
+
+    case_id: str
+    trial: int = 0
+    attempt: int
+    worker: str
+    error: str
+    calls: int | None = None
+    cost_usd: float | None = None
+
+
 class EvaluationResult(BaseModel):
     """The outcome of one ``evaluate`` run.
 
@@ -88,6 +113,8 @@ class EvaluationResult(BaseModel):
     turned into interactions (each is logged): when it is not 0,
     ``interactions`` misses that many calls. ``warnings`` says what else the
     run may miss (an instrumentation tracing into the no-op global provider).
+    ``lost_attempts`` lists case attempts lost with their worker and run again
+    (a run on several processes, e.g. on Ray); their calls are not counted.
     """
 
     schema_version: int = RESULTS_SCHEMA_VERSION
@@ -106,6 +133,7 @@ class EvaluationResult(BaseModel):
     trace_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    lost_attempts: list[LostAttempt] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cases_hold_their_interactions(self) -> EvaluationResult:
@@ -139,6 +167,7 @@ class EvaluationResult(BaseModel):
         unrecorded_calls: int = 0,
         trace_url: str | None = None,
         warnings: Sequence[str] = (),
+        lost_attempts: Sequence[LostAttempt] = (),
     ) -> EvaluationResult:
         """Assemble a result, computing its summaries."""
         ordered = sorted(interactions, key=lambda i: i.timestamp)
@@ -157,6 +186,7 @@ class EvaluationResult(BaseModel):
             unrecorded_calls=unrecorded_calls,
             trace_url=trace_url,
             warnings=list(warnings),
+            lost_attempts=list(lost_attempts),
         )
 
     @property

@@ -5,6 +5,8 @@ from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment, CaseOutc
 from evaltrace.runner._evaluate import evaluate, evaluate_sync
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
 from evaltrace.runner._plan import CaseJob, CaseKey, RunPlan
+from evaltrace.runner._ray import RayExecutor
+from evaltrace.runner._recipe import RunRecipe
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -17,7 +19,9 @@ __all__ = [
     "CaseOutcome",
     "Executor",
     "LocalExecutor",
+    "RayExecutor",
     "RunPlan",
+    "RunRecipe",
     "evaluate",
     "evaluate_sync",
     "run_case",

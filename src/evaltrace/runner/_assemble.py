@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from evaltrace._jsonl import ResultsWriter
 from evaltrace.records import CaseResult
-from evaltrace.results import EvaluationResult
+from evaltrace.results import EvaluationResult, LostAttempt
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseOutcome
 from evaltrace.runner._plan import RunPlan
 from evaltrace.tracing import Telemetry
@@ -42,6 +42,7 @@ class Assembler:
         self.on_case = on_case
         self._cases: dict[tuple[int, int], CaseResult] = {}
         self._unrecorded_calls = 0
+        self._lost_attempts: list[LostAttempt] = []
         #: What the result should warn of (found when the run opened).
         self.warnings: list[str] = []
         #: The run's result once ``finish`` has run (partial if the run was cut short).
@@ -52,6 +53,7 @@ class Assembler:
         result = outcome.result
         self._cases[(outcome.position, result.trial)] = result
         self._unrecorded_calls += outcome.unrecorded_calls
+        self._lost_attempts.extend(outcome.lost_attempts)
         if self.writer is not None:
             self.writer.case(result)
         if self.on_case is not None:
@@ -85,6 +87,7 @@ class Assembler:
             unrecorded_calls=self._unrecorded_calls + rest.unrecorded_calls,
             trace_url=url.format(trace_id=trace_id) if url and telemetry.exports else None,
             warnings=self.warnings,
+            lost_attempts=self._lost_attempts,
         )
         self.result = result
         if self.writer is not None:

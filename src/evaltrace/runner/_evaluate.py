@@ -32,6 +32,7 @@ from evaltrace.runner._assemble import Assembler
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
 from evaltrace.runner._plan import RunPlan, normalise_cases
+from evaltrace.runner._recipe import RunRecipe
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import telemetry_for_run, use_telemetry
 from evaltrace.tracing._threads import thread_context_propagation
@@ -179,11 +180,13 @@ class _Run:
     def _open(self, owned: AsyncExitStack) -> CaseEnvironment:
         """The run's environment; ``owned`` closes what evaltrace opened, whatever happens."""
         plan, concurrency = self.plan, self.executor.concurrency
-        # Models evaltrace builds from strings get room for the whole run's calls.
-        judge = _owned_model(self.judge, owned, concurrency * max(len(self.metrics), 1))
-        task_fn, task_model = as_task(self.task, concurrency)
-        if task_model is not None:
-            owned.push_async_callback(task_model.aclose)
+        judge, task_fn = None, None
+        if not getattr(self.executor, "remote", False):  # a remote executor builds them there
+            # Models evaltrace builds from strings get room for the whole run's calls.
+            judge = _owned_model(self.judge, owned, concurrency * max(len(self.metrics), 1))
+            task_fn, task_model = as_task(self.task, concurrency)
+            if task_model is not None:
+                owned.push_async_callback(task_model.aclose)
         if self.results_path is not None:
             self.assembler.writer = owned.enter_context(ResultsWriter(self.results_path))
         tracer_provider, meter_provider, logger_provider = self.providers
@@ -209,6 +212,21 @@ class _Run:
             judge=judge,
             embedder=self.embedder,
             keep_trajectory=self.keep_trajectory,
+            recipe=self._recipe(),
+        )
+
+    def _recipe(self) -> RunRecipe:
+        """The run as data, for an executor that runs its cases in other processes."""
+        return RunRecipe(
+            name=self.plan.name,
+            run_id=self.plan.run_id,
+            metrics=self.metrics,
+            task=self.task,
+            judge=self.judge,
+            embedder=self.embedder,
+            trace_cases=self.trace_cases,
+            keep_trajectory=self.keep_trajectory,
+            propagate_context_to_threads=self.thread_context,
         )
 
     async def _run(self, environment: CaseEnvironment) -> EvaluationResult:
