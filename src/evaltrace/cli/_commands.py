@@ -19,6 +19,7 @@ from evaltrace import (
     EvaluationResult,
     ExactMatch,
     Metric,
+    RayExecutor,
     SemanticSimilarity,
     evaluate_sync,
     install_tracer_provider,
@@ -102,6 +103,7 @@ class RunPlan:
     concurrency: int = 8
     dataset: Path | None = None
     report: Path | None = None
+    executor: RayExecutor | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class RunOptions:
     results_jsonl: str | None
     report: str | None
     progress: bool
+    ray: str | None = None
+    workers: int = 2
 
     @classmethod
     def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
@@ -157,6 +161,7 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
                 max_concurrency=plan.concurrency,
                 embedder=plan.embedder,
                 results_path=plan.results_jsonl,
+                executor=plan.executor,
                 on_case=on_case,
             )
         except KeyboardInterrupt:
@@ -287,10 +292,20 @@ def cmd_run(options: RunOptions) -> int:
         concurrency=options.concurrency,
         dataset=Path(options.dataset),
         report=Path(options.report) if options.report else None,
+        executor=_executor(options),
     )
     io = Io.standard(progress=options.progress)
     result = execute(plan, io)
     return _threshold_verdict(result, minimums, io)
+
+
+def _executor(options: RunOptions) -> RayExecutor | None:
+    """A Ray executor for ``--ray`` (``--concurrency`` cases on each of ``--workers``)."""
+    if options.ray is None:
+        return None
+    return RayExecutor(
+        options.ray, workers=options.workers, concurrency_per_worker=options.concurrency
+    )
 
 
 def cmd_show(path: Path, *, filters: ShowFilters, span_id: str | None, limit: int) -> int:

@@ -115,6 +115,13 @@ def _report(result: EvaluationResult, telemetry: Telemetry, flushed: bool) -> No
             result.dropped_spans,
             extra={REPORTED_IN_RESULT: True},
         )
+    if result.lost_attempts:
+        _log.warning(
+            "evaltrace: %d case attempts were lost with their worker and run again "
+            "(their calls are not counted; see result.lost_attempts)",
+            len(result.lost_attempts),
+            extra={REPORTED_IN_RESULT: True},
+        )
     if result.unrecorded_calls:
         _log.warning(
             "evaltrace: %d model calls could not be recorded as interactions (see the log above)",

@@ -133,8 +133,7 @@ class RayExecutor:
         if self._actors:
             return
         ray = _ray()
-        if not ray.is_initialized():
-            ray.init(address=self.address or "auto", namespace="evaltrace")
+        _connect(ray, self.address)
         actor_class = ray.remote(CaseWorker)
         options: dict[str, Any] = {
             "max_concurrency": self.concurrency_per_worker + 2,  # + the control calls
@@ -269,6 +268,18 @@ def _given_up(
         trial=job.key.trial,
     )
     return CaseOutcome(result, job.position, 0, lost)
+
+
+def _connect(ray: Any, address: str | None) -> None:
+    """Join the cluster at ``address`` unless this process already is connected to one."""
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(address=address or "auto", namespace="evaltrace")
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError... with long texts
+        raise ConfigurationError(
+            f"cannot connect to the Ray cluster at {address or 'auto'}: {_first_line(exc)}"
+        ) from None
 
 
 async def _awaited(ref: Any) -> Any:
