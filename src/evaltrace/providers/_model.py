@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from evaltrace.exceptions import ConfigurationError, ProviderError
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import (
     Completion,
     Embedder,
@@ -17,7 +18,6 @@ from evaltrace.providers._protocol import (
     StreamChunk,
     StreamingProvider,
 )
-from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._retry import RetryPolicy
 from evaltrace.providers._stream import TracedStream
 from evaltrace.records import Message

@@ -10,9 +10,9 @@ from typing import Any
 
 from evaltrace.exceptions import ConfigurationError, EvaltraceError, ProviderError
 from evaltrace.providers._lazy import require
-from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._local_runtime import EXTRA, Shared, in_worker, shared_lock, shared_model
 from evaltrace.providers._model import EmbeddingModel
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import Embeddings
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "SentenceTransformerEmbedder", "default_embedding_model"]
@@ -55,7 +55,10 @@ class SentenceTransformerEmbedder:
         if model_path is None:
             require(_MINILM_PACKAGE, EXTRA)
         self.model = model
-        self._options = {"model_path": model_path, "batch_size": batch_size}  # what a pickle carries
+        self._options = {
+            "model_path": model_path,
+            "batch_size": batch_size,
+        }  # what a pickle carries
         self._path = Path(model_path) if model_path is not None else None
         self._loaded: Shared | None = None  # kept after the first call: the model is per process
         self.batch_size = batch_size

@@ -34,8 +34,8 @@ from typing import Any, Literal
 from evaltrace.exceptions import ConfigurationError, EvaltraceError, ProviderError
 from evaltrace.providers._gguf import GEMMA_PACKAGE, gemma_model_path
 from evaltrace.providers._lazy import require
-from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._local_runtime import EXTRA, Shared, in_worker, load_counts, shared_model
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import Completion, GenerationParams
 from evaltrace.providers._sentence import (
     DEFAULT_EMBEDDING_MODEL,

@@ -4,9 +4,8 @@ from evaltrace.runner._assemble import TRACE_URL_ENV, Assembler
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment, CaseOutcome, run_case
 from evaltrace.runner._evaluate import evaluate, evaluate_sync
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
-from evaltrace.runner._plan import CaseJob, CaseKey, RunPlan
+from evaltrace.runner._plan import CaseJob, CaseKey, RunPlan, RunRecipe
 from evaltrace.runner._ray import RayExecutor
-from evaltrace.runner._recipe import RunRecipe
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -27,14 +27,13 @@ from evaltrace.exceptions import ConfigurationError
 from evaltrace.metrics import Metric, MetricContext
 from evaltrace.providers import EmbeddingModel, Model
 from evaltrace.records import Case, CaseResult, LLMInteraction, Score
-from evaltrace.runner._plan import CaseJob, CaseKey
+from evaltrace.runner._plan import CaseJob, CaseKey, RunRecipe
 from evaltrace.tracing import CaseTrace, RunSink, Telemetry
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._evaluation import EvaluatedCall, Evaluation, record_evaluation
 
 if TYPE_CHECKING:
     from evaltrace.results import LostAttempt
-    from evaltrace.runner._recipe import RunRecipe
 
 __all__ = ["CaseEnvironment", "CaseOutcome", "run_case"]
 

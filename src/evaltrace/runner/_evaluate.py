@@ -31,8 +31,7 @@ from evaltrace.results import EvaluationResult
 from evaltrace.runner._assemble import Assembler
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
-from evaltrace.runner._plan import RunPlan, normalise_cases
-from evaltrace.runner._recipe import RunRecipe
+from evaltrace.runner._plan import RunPlan, RunRecipe, normalise_cases
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import telemetry_for_run, use_telemetry
 from evaltrace.tracing._threads import thread_context_propagation

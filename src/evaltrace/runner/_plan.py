@@ -9,14 +9,17 @@ machines) can run them; they hold no model, no telemetry, no open file.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from evaltrace._tasks import TaskSpec
 from evaltrace.exceptions import ConfigurationError
+from evaltrace.metrics import Metric
+from evaltrace.providers import EmbeddingModel, Model, Provider
 from evaltrace.records import Case
 
-__all__ = ["CaseJob", "CaseKey", "RunPlan", "normalise_cases"]
+__all__ = ["CaseJob", "CaseKey", "RunPlan", "RunRecipe", "normalise_cases"]
 
 
 class CaseKey(NamedTuple):
@@ -58,6 +61,21 @@ class RunPlan:
             case_id = case_identity(case, position)
             for trial in range(self.repeat):
                 yield CaseJob(CaseKey(case_id, trial), position, case, carrier)
+
+
+@dataclass(frozen=True)
+class RunRecipe:
+    """A run's cases' shared parts as the user gave them (``evaluate``'s arguments)."""
+
+    name: str
+    run_id: str
+    metrics: Sequence[Metric]
+    task: TaskSpec | None = None
+    judge: str | Provider | Model | None = None
+    embedder: EmbeddingModel | None = None
+    trace_cases: bool = True
+    keep_trajectory: bool = False
+    propagate_context_to_threads: bool = True
 
 
 def case_identity(case: Case, index: int) -> str:

@@ -197,17 +197,21 @@ class _Dispatch:
 
     def _submit(self, jobs: Iterator[CaseJob]) -> None:
         while self.free:
-            if self.retry:
-                job, lost = self.retry.popleft()
-            else:
-                job = next(jobs, None)  # type: ignore[arg-type]
-                if job is None:
-                    return
-                lost = ()
+            following = self._next(jobs)
+            if following is None:
+                return
+            job, lost = following
             worker = self.free.popleft()
             actor = self.executor._actors[worker]
             ref = actor.run.remote(self.run_id, self.box, job)
             self.in_flight[asyncio.wrap_future(ref.future())] = (ref, _Attempt(job, worker, lost))
+
+    def _next(self, jobs: Iterator[CaseJob]) -> tuple[CaseJob, tuple[LostAttempt, ...]] | None:
+        """A lost job to run again first, else the plan's next job (None: none left)."""
+        if self.retry:
+            return self.retry.popleft()
+        job = next(jobs, None)
+        return None if job is None else (job, ())
 
     def _finished(self, future: asyncio.Future[Any]) -> None:
         _, attempt = self.in_flight.pop(future)

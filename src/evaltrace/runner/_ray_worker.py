@@ -10,14 +10,16 @@ driver says the run is over (spans flushed, models closed).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
+from typing import Any
 
 from evaltrace.runner._case import CaseEnvironment, CaseOutcome, run_case
-from evaltrace.runner._plan import CaseJob
-from evaltrace.runner._recipe import RunRecipe, open_environment
+from evaltrace.runner._plan import CaseJob, RunRecipe
+from evaltrace.runner._recipe import open_environment
 from evaltrace.tracing import use_telemetry
 
 __all__ = ["CaseWorker"]
@@ -35,8 +37,7 @@ class CaseWorker:
 
     def where(self) -> tuple[str, int]:
         """This worker's node address and process id."""
-        import ray
-
+        ray: Any = importlib.import_module("ray")
         try:
             address = ray.util.get_node_ip_address()
         except Exception:  # not inside Ray (a unit test calls the class directly)
@@ -65,9 +66,7 @@ class CaseWorker:
         await owned.aclose()
         return environment.telemetry.dropped_spans
 
-    async def _open(
-        self, run_id: str, recipe: Awaitable[RunRecipe] | RunRecipe
-    ) -> CaseEnvironment:
+    async def _open(self, run_id: str, recipe: Awaitable[RunRecipe] | RunRecipe) -> CaseEnvironment:
         async with self._opening:
             opened = self._runs.get(run_id)
             if opened is None:

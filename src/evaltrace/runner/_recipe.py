@@ -10,33 +10,16 @@ environment. Providers pickle without their keys (see ``providers``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 
-from evaltrace._tasks import TaskSpec, as_task
-from evaltrace.metrics import Metric
-from evaltrace.providers import EmbeddingModel, Model, Provider, as_model
+from evaltrace._tasks import as_task
+from evaltrace.providers import as_model
 from evaltrace.runner._case import CaseEnvironment
+from evaltrace.runner._plan import RunRecipe
 from evaltrace.tracing import telemetry_for_run
 from evaltrace.tracing._threads import thread_context_propagation
 
-__all__ = ["RunRecipe", "open_environment"]
-
-
-@dataclass(frozen=True)
-class RunRecipe:
-    """A run's cases' shared parts as the user gave them (``evaluate``'s arguments)."""
-
-    name: str
-    run_id: str
-    metrics: Sequence[Metric]
-    task: TaskSpec | None = None
-    judge: str | Provider | Model | None = None
-    embedder: EmbeddingModel | None = None
-    trace_cases: bool = True
-    keep_trajectory: bool = False
-    propagate_context_to_threads: bool = True
+__all__ = ["open_environment"]
 
 
 async def open_environment(

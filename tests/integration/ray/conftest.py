@@ -36,11 +36,12 @@ def ray_cluster() -> Iterator[Any]:
     paths = [str(_ROOT / "src"), str(_ROOT), os.environ.get("PYTHONPATH", "")]
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     try:
-        import ray
+        import ray as ray_module
         from ray.cluster_utils import Cluster
     except ImportError:  # make test installs it: a missing extra fails, never skips
         pytest.fail("the Ray tests need evaltrace[ray]: pip install -e '.[test]'", pytrace=False)
-    cluster = Cluster(
+    ray: Any = ray_module  # untyped
+    cluster: Any = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 2, "include_dashboard": False},
     )
