@@ -261,3 +261,21 @@ async def test_a_worker_killed_mid_case_counts_each_call_once(ray_cluster: Any) 
     (victim_case,) = [c for c in result.cases if c.case_id == victim]
     assert len(victim_case.interactions) == 1
     assert f"pid={pid}" not in victim_case.interactions[0].prompt
+
+
+def test_the_cli_runs_a_dataset_on_the_cluster(ray_cluster: Any, tmp_path: Path) -> None:
+    from evaltrace.cli import main
+
+    rows = [
+        {"id": f"cli{i}", "input": "q", "output": "yes" if i % 2 else "no", "expected": "yes"}
+        for i in range(6)
+    ]
+    dataset = tmp_path / "cases.jsonl"
+    dataset.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    output = tmp_path / "result.json"
+    argv = ["run", str(dataset), "--metric", "contains", "--output", str(output)]
+    code = main([*argv, "--ray", ray_cluster.address, "--workers", "2", "--no-progress"])
+    assert code == 0
+    result = EvaluationResult.load(output)
+    assert sorted(c.case_id for c in result.cases) == [f"cli{i}" for i in range(6)]
+    assert result.metrics["contains"].mean == 0.5
