@@ -32,6 +32,7 @@ from evaltrace.runner._assemble import Assembler
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
 from evaltrace.runner._plan import RunPlan, RunRecipe, normalise_cases
+from evaltrace.runner._tally import Tally
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing import telemetry_for_run, use_telemetry
 from evaltrace.tracing._threads import thread_context_propagation
@@ -61,6 +62,7 @@ async def evaluate(
     executor: Executor | None = None,
     trace_cases: bool = True,
     keep_trajectory: bool = False,
+    keep_cases: bool = True,
 ) -> EvaluationResult:
     """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
 
@@ -75,6 +77,9 @@ async def evaluate(
     in this process). ``trace_cases`` keeps each case's spans while its
     metrics run (``MetricContext.trace``), then drops them;
     ``keep_trajectory`` also keeps a compact trajectory in each case result.
+    ``keep_cases=False`` (with ``results_path``) keeps only the metric
+    summaries and totals in memory: the result has no cases or interactions,
+    the stream has them all (``read_case_results``), for runs too big to hold.
 
     While the run is open, the trace context follows the task into worker
     threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
@@ -100,6 +105,7 @@ async def evaluate(
         executor=executor,
         trace_cases=trace_cases,
         keep_trajectory=keep_trajectory,
+        keep_cases=keep_cases,
     )
     return await run.execute()
 
@@ -156,6 +162,7 @@ class _Run:
         executor: Executor | None = None,
         trace_cases: bool = True,
         keep_trajectory: bool = False,
+        keep_cases: bool = True,
     ) -> None:
         self.plan = RunPlan(name=name, run_id=uuid.uuid4().hex, cases=normalise_cases(cases))
         self.metrics = tuple(metrics)
@@ -169,6 +176,12 @@ class _Run:
         self.trace_cases = trace_cases or keep_trajectory
         self.keep_trajectory = keep_trajectory
         self.assembler = Assembler(self.plan, on_case=on_case)
+        if not keep_cases:
+            if results_path is None:
+                raise ConfigurationError(
+                    "keep_cases=False needs results_path= (the cases go there)"
+                )
+            self.assembler.tally = Tally()
 
     async def execute(self) -> EvaluationResult:
         """Open what the run needs, run every case, and return the result."""
