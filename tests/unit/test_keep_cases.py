@@ -11,6 +11,7 @@ from evaltrace import (
     ConfigurationError,
     Contains,
     ExactMatch,
+    Metric,
     ScriptedProvider,
     UsageSummary,
     evaluate,
@@ -24,7 +25,7 @@ def _cases() -> list[Case]:
 
 async def test_summaries_equal_those_of_a_run_that_keeps_its_cases(tmp_path: Path) -> None:
     replies = ["yes", "no", "yes it is"]
-    metrics = [Contains(), ExactMatch()]
+    metrics: list[Metric] = [Contains(), ExactMatch()]
     full = await evaluate(_cases(), metrics, task=ScriptedProvider(replies))
     stream = tmp_path / "cases.jsonl"
     lean = await evaluate(
