@@ -76,7 +76,7 @@ def _cases(n: int) -> list[Case]:
 async def _timed(executor: Executor, cases: list[Case], task: Any, **options: Any) -> float:
     started = time.perf_counter()
     result = await evaluate(cases, [Contains()], task=task, executor=executor, **options)
-    assert result.complete and len(result.cases) == len(cases), result.lost_attempts
+    assert result.complete and result.totals.calls == len(cases), result.lost_attempts
     return time.perf_counter() - started
 
 
@@ -185,7 +185,8 @@ def bench_memory(sizes: Sequence[int], ray_max: int) -> list[dict[str, Any]]:
     for n in sizes:
         for mode in ("local", "ray"):
             for keep in (False, True):
-                if (mode == "ray" and n > ray_max) or (keep and n > 100_000):
+                kept_limit = 10_000 if mode == "ray" else 100_000
+                if (mode == "ray" and n > ray_max) or (keep and n > kept_limit):
                     continue
                 argv = [sys.executable, __file__, "memory", "--one", str(n), mode, str(int(keep))]
                 out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
