@@ -181,17 +181,30 @@ class _Dispatch:
         self.free = deque(w for _ in range(per_worker) for w in range(executor.workers))
         self.retry: deque[tuple[CaseJob, tuple[LostAttempt, ...]]] = deque()
         self.in_flight: dict[asyncio.Future[Any], tuple[Any, _Attempt]] = {}
+        #: Slots of workers that lost a case, held until the worker answers again.
+        self.parked: dict[int, int] = {}
+        self.reviving: dict[asyncio.Future[int], int] = {}
+        self.exhausted = False  # the plan has no more jobs
 
     async def run(self, jobs: Iterator[CaseJob]) -> None:
         """Submit, wait, deliver until no job is left; cancel what is in flight on the way out."""
         try:
             while True:
                 self._submit(jobs)
-                if not self.in_flight:
+                waiting_for_workers = bool(self.reviving) and (self.retry or not self.exhausted)
+                if not self.in_flight and not waiting_for_workers:
+                    for job, lost in self.retry:  # no worker came back to run them
+                        self.deliver(_given_up(job, lost, self.environment))
                     return
-                done, _ = await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+                waiting = {*self.in_flight, *self.reviving}
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
-                    self._finished(future)
+                    if future in self.reviving:
+                        worker = self.reviving.pop(future)
+                        if future.exception() is None:  # else its slots stay parked
+                            self._revived(worker)
+                    else:
+                        self._finished(future)
         finally:
             self._cancel()
 
@@ -211,23 +224,52 @@ class _Dispatch:
         if self.retry:
             return self.retry.popleft()
         job = next(jobs, None)
-        return None if job is None else (job, ())
+        if job is None:
+            self.exhausted = True
+            return None
+        return job, ()
 
     def _finished(self, future: asyncio.Future[Any]) -> None:
         _, attempt = self.in_flight.pop(future)
-        self.free.append(attempt.worker)
         try:
             outcome: CaseOutcome = future.result()
         except _lost_errors() as exc:
+            self._park(attempt.worker)
             self._lost(attempt, exc)
             return
         except _ray().exceptions.RayTaskError as exc:  # run_case raised: as it would locally
+            self._release(attempt.worker)
             raise exc.as_instanceof_cause() from None
+        self._release(attempt.worker)
         if attempt.lost:
             outcome = CaseOutcome(
                 outcome.result, outcome.position, outcome.unrecorded_calls, attempt.lost
             )
         self.deliver(outcome)
+
+    def _release(self, worker: int) -> None:
+        """A slot of ``worker`` is free (held back while the worker is being revived)."""
+        if worker in self.parked:
+            self.parked[worker] += 1
+        else:
+            self.free.append(worker)
+
+    def _park(self, worker: int) -> None:
+        """Hold the worker's slots until Ray has restarted it and it answers."""
+        if worker not in self.parked:
+            self.parked[worker] = 0
+            self.free = deque(w for w in self.free if w != worker)
+            self.parked[worker] = self.executor.concurrency_per_worker - sum(
+                1 for _, a in self.in_flight.values() if a.worker == worker
+            )
+            task = asyncio.ensure_future(_revive(self.executor, worker))
+            self.reviving[task] = worker
+        else:
+            self.parked[worker] += 1
+
+    def _revived(self, worker: int) -> None:
+        slots = self.parked.pop(worker, 0)
+        self.free.extend([worker] * slots)
 
     def _lost(self, attempt: _Attempt, exc: BaseException) -> None:
         job = attempt.job
@@ -253,6 +295,24 @@ class _Dispatch:
                 ray.cancel(ref)
         for future in self.in_flight:
             future.cancel()
+        for task in self.reviving:
+            task.cancel()
+
+
+async def _revive(executor: RayExecutor, worker: int, patience: float = 120.0) -> int:
+    """Wait until Ray has restarted ``worker`` (it answers); its new place is recorded."""
+    actor, waited, pause = executor._actors[worker], 0.0, 0.1
+    while True:
+        try:
+            address, pid = await actor.where.remote()
+        except _lost_errors():
+            if waited >= patience:
+                raise
+            await asyncio.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 2.0)
+        else:
+            executor._places[worker] = f"{address} pid {pid}"
+            return worker
 
 
 def _given_up(
