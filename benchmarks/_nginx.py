@@ -92,11 +92,20 @@ def ensure_nginx() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-class Nginx:
-    """``with Nginx(workers=1) as server: server.base_url``."""
+#: Debian's echo module (nginx-light ships it): ``echo_sleep`` gives a fixed delay per request.
+ECHO_MODULE = "/usr/share/nginx/modules/ngx_http_echo_module.so"
 
-    def __init__(self, workers: int = 1) -> None:
+
+class Nginx:
+    """``with Nginx(workers=1) as server: server.base_url``.
+
+    With ``delay`` (seconds), ``{base_url}/slow/v1/chat/completions`` answers the
+    same body after ``echo_sleep delay`` (a fixed-latency provider).
+    """
+
+    def __init__(self, workers: int = 1, delay: float | None = None) -> None:
         self.workers = workers
+        self.delay = delay
         self.port = free_port()
         self.dir = work_dir("nginx")
         self._process: subprocess.Popen[bytes] | None = None
@@ -112,8 +121,18 @@ class Nginx:
             f"    {name}_temp_path {d / ('tmp-' + name)};"
             for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
+        slow = ""
+        if self.delay is not None:
+            slow = f"""
+        location = /slow/v1/chat/completions {{
+            default_type application/json;
+            echo_read_request_body;
+            echo_sleep {self.delay};
+            echo {_quoted(chat_body(JUDGE_REPLY))};
+        }}"""
+        module = f"load_module {ECHO_MODULE};\n" if self.delay is not None else ""
         return f"""# written by benchmarks/_nginx.py
-daemon off;
+{module}daemon off;
 master_process on;
 worker_processes {self.workers};
 pid {d / "nginx.pid"};
@@ -133,7 +152,7 @@ http {{
         location = /pe/v1/chat/completions {{
             default_type application/json;
             return 200 {_quoted(tool_call_body())};
-        }}
+        }}{slow}
         location = /v1/models {{
             default_type application/json;
             return 200 '{{"object": "list", "data": [{{"id": "bench-model", "object": "model"}}]}}';

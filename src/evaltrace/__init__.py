@@ -74,12 +74,13 @@ from evaltrace.results import (
     RESULTS_SCHEMA_VERSION,
     CaseTrials,
     EvaluationResult,
+    LostAttempt,
     MetricSummary,
     MetricTrials,
     Totals,
     UsageSummary,
 )
-from evaltrace.runner import evaluate, evaluate_sync
+from evaltrace.runner import RayExecutor, evaluate, evaluate_sync
 from evaltrace.tracing import (
     CaseTrace,
     InteractionCollector,
@@ -118,6 +119,7 @@ __all__ = [
     "JudgeMetric",
     "JudgeReplyError",
     "LLMInteraction",
+    "LostAttempt",
     "Message",
     "Metric",
     "MetricContext",
@@ -128,6 +130,7 @@ __all__ = [
     "Provider",
     "ProviderError",
     "RESULTS_SCHEMA_VERSION",
+    "RayExecutor",
     "RecordedCases",
     "RegexMatch",
     "RetryPolicy",

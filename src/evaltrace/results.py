@@ -16,18 +16,15 @@ from evaltrace._stats import percentile
 from evaltrace.records import CaseResult, LLMInteraction, Score, write_text_atomically
 
 __all__ = [
-    "RESULTS_SCHEMA_VERSION",
+    "CaseTrials",
     "EvaluationResult",
+    "LostAttempt",
     "MetricSummary",
+    "MetricTrials",
+    "RESULTS_SCHEMA_VERSION",
     "Totals",
     "UsageSummary",
     "summarise_metrics",
-    "CaseTrials",
-    "EvaluationResult",
-    "MetricSummary",
-    "MetricTrials",
-    "Totals",
-    "UsageSummary",
 ]
 
 
@@ -122,6 +119,24 @@ class CaseTrials(BaseModel):
     metrics: dict[str, MetricTrials] = Field(default_factory=dict)
 
 
+class LostAttempt(BaseModel):
+    """A case attempt whose result never came back (its worker died), so it was run again.
+
+    Its calls are not in ``interactions``: only the attempt that succeeded
+    counts. ``calls`` and ``cost_usd`` are what the driver saw of the lost
+    attempt, None when nothing of it came back (a worker killed mid-case takes
+    its calls with it; the provider may still bill them).
+    """
+
+    case_id: str
+    trial: int = 0
+    attempt: int
+    worker: str
+    error: str
+    calls: int | None = None
+    cost_usd: float | None = None
+
+
 class EvaluationResult(BaseModel):
     """The outcome of one ``evaluate`` run.
 
@@ -133,6 +148,8 @@ class EvaluationResult(BaseModel):
     turned into interactions (each is logged): when it is not 0,
     ``interactions`` misses that many calls. ``warnings`` says what else the
     run may miss (an instrumentation tracing into the no-op global provider).
+    ``lost_attempts`` lists case attempts lost with their worker and run again
+    (a run on several processes, e.g. on Ray); their calls are not counted.
     """
 
     schema_version: int = RESULTS_SCHEMA_VERSION
@@ -161,6 +178,7 @@ class EvaluationResult(BaseModel):
     metric_settings: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
     #: With ``repeat`` > 1: each case across its trials (mean, spread, passes per metric).
     trials: list[CaseTrials] = Field(default_factory=list)
+    lost_attempts: list[LostAttempt] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cases_hold_their_interactions(self) -> EvaluationResult:
@@ -194,6 +212,7 @@ class EvaluationResult(BaseModel):
         unrecorded_calls: int = 0,
         trace_url: str | None = None,
         warnings: Sequence[str] = (),
+        lost_attempts: Sequence[LostAttempt] = (),
         **identity: Any,
     ) -> EvaluationResult:
         """Assemble a result, computing its summaries.
@@ -217,6 +236,7 @@ class EvaluationResult(BaseModel):
             trace_url=trace_url,
             warnings=list(warnings),
             **identity,
+            lost_attempts=list(lost_attempts),
         )
 
     @property

@@ -19,6 +19,7 @@ from evaltrace import (
     EvaluationResult,
     ExactMatch,
     Metric,
+    RayExecutor,
     SemanticSimilarity,
     evaluate_sync,
     install_tracer_provider,
@@ -115,6 +116,7 @@ class RunPlan:
     store: str | None = None
     keep_result: bool = False
     repeat: int = 1
+    executor: RayExecutor | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class RunOptions:
     no_store: bool = False
     store_result: bool = False
     repeat: int = 1
+    ray: str | None = None
+    workers: int = 2
 
     @classmethod
     def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
@@ -175,6 +179,7 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
                 max_concurrency=plan.concurrency,
                 embedder=plan.embedder,
                 results_path=plan.results_jsonl,
+                executor=plan.executor,
                 on_case=on_case,
                 store=plan.store,
                 keep_result=plan.keep_result,
@@ -348,10 +353,20 @@ def cmd_run(options: RunOptions) -> int:
         store=url,
         keep_result=options.store_result,
         repeat=options.repeat,
+        executor=_executor(options),
     )
     io = Io.standard(progress=options.progress)
     result = execute(plan, io)
     return _threshold_verdict(result, minimums, io)
+
+
+def _executor(options: RunOptions) -> RayExecutor | None:
+    """A Ray executor for ``--ray`` (``--concurrency`` cases on each of ``--workers``)."""
+    if options.ray is None:
+        return None
+    return RayExecutor(
+        options.ray, workers=options.workers, concurrency_per_worker=options.concurrency
+    )
 
 
 def cmd_show(path: Path, *, filters: ShowFilters, span_id: str | None, limit: int) -> int:

@@ -193,7 +193,21 @@ Examples:
     default=8,
     show_default=True,
     metavar="N",
-    help="cases evaluated at once",
+    help="cases evaluated at once (with --ray: on each worker)",
+)
+@click.option(
+    "--ray",
+    metavar="ADDRESS",
+    help="run the cases on a Ray cluster: 'auto', HOST:PORT or ray://HOST:PORT "
+    "(needs evaltrace[ray]; models are built on the workers)",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    metavar="N",
+    help="with --ray: the Ray actors running cases",
 )
 @click.option("--name", help="the run's name [default: the dataset file's name]")
 @click.option(

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from evaltrace.exceptions import ConfigurationError, ProviderError
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import (
     Completion,
     Embedder,
@@ -49,6 +50,7 @@ class Model:
         self.provider = provider
         self.retry = retry or RetryPolicy()
         self._slots = _LoopSemaphores(_concurrency(provider, max_concurrency))
+        self._requested_concurrency = max_concurrency
         self._target = CallTarget(
             provider.name,
             provider.model,
@@ -57,6 +59,14 @@ class Model:
             provider.server_port,
             provider.in_process,
         )
+
+    def __reduce__(self) -> Rebuild:
+        """Pickled as its provider (rebuilt without its key), retry policy and limit.
+
+        The limit applies in each process the model is unpickled in (per worker).
+        """
+        options = {"retry": self.retry, "max_concurrency": self._requested_concurrency}
+        return rebuilt_as(type(self), (self.provider,), options)
 
     @property
     def name(self) -> str:
@@ -189,6 +199,12 @@ class EmbeddingModel:
     def __init__(self, embedder: Embedder, *, max_concurrency: int | None = None) -> None:
         self.embedder = embedder
         self._slots = _LoopSemaphores(_concurrency(embedder, max_concurrency))
+        self._requested_concurrency = max_concurrency
+
+    def __reduce__(self) -> Rebuild:
+        """Pickled as its embedder (loaded again where unpickled) and its limit."""
+        options = {"max_concurrency": self._requested_concurrency}
+        return rebuilt_as(type(self), (self.embedder,), options)
 
     async def embed(self, texts: Sequence[str], *, purpose: str = "task") -> Embeddings:
         """Embed ``texts``; the interaction's prompt lists them.

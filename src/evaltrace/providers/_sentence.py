@@ -12,6 +12,7 @@ from evaltrace.exceptions import ConfigurationError, EvaltraceError, ProviderErr
 from evaltrace.providers._lazy import require
 from evaltrace.providers._local_runtime import EXTRA, Shared, in_worker, shared_lock, shared_model
 from evaltrace.providers._model import EmbeddingModel
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import Embeddings
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "SentenceTransformerEmbedder", "default_embedding_model"]
@@ -54,9 +55,17 @@ class SentenceTransformerEmbedder:
         if model_path is None:
             require(_MINILM_PACKAGE, EXTRA)
         self.model = model
+        self._options = {
+            "model_path": model_path,
+            "batch_size": batch_size,
+        }  # what a pickle carries
         self._path = Path(model_path) if model_path is not None else None
         self._loaded: Shared | None = None  # kept after the first call: the model is per process
         self.batch_size = batch_size
+
+    def __reduce__(self) -> Rebuild:
+        """Pickled as its options; unpickled, it loads the model once in that process."""
+        return rebuilt_as(type(self), (self.model,), self._options)
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder(model={self.model!r})"

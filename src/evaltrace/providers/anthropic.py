@@ -17,6 +17,7 @@ from typing import Any
 from evaltrace.exceptions import ConfigurationError, ProviderError
 from evaltrace.providers._http import server_of
 from evaltrace.providers._lazy import require
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import Completion, GenerationParams, StreamChunk
 from evaltrace.providers._redact import redact
 from evaltrace.providers._tools import FunctionTool, StreamedToolCalls
@@ -50,10 +51,15 @@ class AnthropicProvider:
             raise ConfigurationError(f"anthropic:{model} needs an API key: set ANTHROPIC_API_KEY")
         self.model = model
         self._secret = key
+        self._options = {"base_url": base_url, "timeout": timeout}  # what a pickle carries
         self._client = anthropic.AsyncAnthropic(
             api_key=key, base_url=base_url, timeout=timeout, max_retries=0, http_client=http_client
         )
         self.server_address, self.server_port = server_of(self._client.base_url)
+
+    def __reduce__(self) -> Rebuild:
+        """Pickled as its model, base URL and timeout: the key stays here (see ``_portable``)."""
+        return rebuilt_as(type(self), (self.model,), self._options)
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(model={self.model!r})"

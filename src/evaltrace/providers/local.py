@@ -35,6 +35,7 @@ from evaltrace.exceptions import ConfigurationError, EvaltraceError, ProviderErr
 from evaltrace.providers._gguf import GEMMA_PACKAGE, gemma_model_path
 from evaltrace.providers._lazy import require
 from evaltrace.providers._local_runtime import EXTRA, Shared, in_worker, load_counts, shared_model
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import Completion, GenerationParams
 from evaltrace.providers._sentence import (
     DEFAULT_EMBEDDING_MODEL,
@@ -168,6 +169,17 @@ class LlamaCppProvider:
         require("llama_cpp", EXTRA)
         if mode not in ("completion", "chat"):
             raise ConfigurationError(f"mode must be 'completion' or 'chat', not {mode!r}")
+        self._options = {  # what a pickle carries: the model loads again where it is used
+            "model_path": model_path,
+            "mode": mode,
+            "n_ctx": n_ctx,
+            "max_tokens": max_tokens,
+            "instruction": instruction,
+            "examples": tuple(examples),
+            "repack": repack,
+            "cache_dir": cache_dir,
+        }
+        self._given_model = model
         self.model, self._path = _resolve_gguf(model, model_path)
         self.mode = mode
         self.operation = "text_completion" if mode == "completion" else "chat"
@@ -178,6 +190,10 @@ class LlamaCppProvider:
         self._repack = repack
         self._cache_dir = cache_dir
         self._loaded: Shared | None = None  # kept after the first call: the model is per process
+
+    def __reduce__(self) -> Rebuild:
+        """Pickled as its options; unpickled, it loads the model once in that process."""
+        return rebuilt_as(type(self), (self._given_model,), self._options)
 
     def __repr__(self) -> str:
         return f"LlamaCppProvider(model={self.model!r}, mode={self.mode!r})"

@@ -9,6 +9,7 @@ from typing import Any
 from evaltrace.exceptions import ConfigurationError, ProviderError
 from evaltrace.providers._http import server_of
 from evaltrace.providers._lazy import require
+from evaltrace.providers._portable import Rebuild, rebuilt_as
 from evaltrace.providers._protocol import Completion, GenerationParams, StreamChunk
 from evaltrace.providers._redact import redact
 from evaltrace.providers._tools import FunctionTool, StreamedToolCalls, arguments_json
@@ -65,6 +66,7 @@ class OpenAIProvider:
             )
         self.model = model
         self._secret = key
+        self._options = {"base_url": base_url, "timeout": timeout}  # what a pickle carries
         self._client = openai.AsyncOpenAI(
             api_key=key or "unused",
             base_url=base_url or _DEFAULT_BASE_URL,
@@ -76,6 +78,10 @@ class OpenAIProvider:
         self._json_format = 0
         self._format_worked = False  # a structured reply came back in the current format
         self._format_500s = 0  # consecutive HTTP 500s to the current format
+
+    def __reduce__(self) -> Rebuild:
+        """Pickled as its model, base URL and timeout: the key stays here (see ``_portable``)."""
+        return rebuilt_as(type(self), (self.model,), self._options)
 
     def __repr__(self) -> str:
         return (

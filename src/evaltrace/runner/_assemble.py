@@ -17,9 +17,10 @@ from typing import Any
 from evaltrace._jsonl import ResultsWriter
 from evaltrace.compare._trials import with_trials
 from evaltrace.records import CaseResult
-from evaltrace.results import EvaluationResult
+from evaltrace.results import EvaluationResult, LostAttempt
 from evaltrace.runner._case import REPORTED_IN_RESULT, CaseOutcome
 from evaltrace.runner._plan import RunPlan
+from evaltrace.runner._tally import Tally
 from evaltrace.tracing import Telemetry
 from evaltrace.tracing.processor import TakenCalls
 
@@ -31,7 +32,12 @@ TRACE_URL_ENV = "EVALTRACE_TRACE_URL"
 
 
 class Assembler:
-    """Receives each finished case, streams it, and builds the run's result."""
+    """Receives each finished case, streams it, and builds the run's result.
+
+    With ``keep_cases=False`` it keeps only running summaries (``Tally``): the
+    result then has the metrics and totals but no cases or interactions,
+    which are in the results stream.
+    """
 
     def __init__(
         self,
@@ -44,6 +50,10 @@ class Assembler:
         self.on_case = on_case
         self._cases: dict[tuple[int, int], CaseResult] = {}
         self._unrecorded_calls = 0
+        self._lost_attempts: list[LostAttempt] = []
+        #: Running summaries instead of the cases (None: keep the cases).
+        self.tally: Tally | None = None
+        self._received = 0
         #: What the result should warn of (found when the run opened).
         self.warnings: list[str] = []
         #: The run's result once ``finish`` has run (partial if the run was cut short).
@@ -54,8 +64,13 @@ class Assembler:
     def deliver(self, outcome: CaseOutcome) -> None:
         """Keep one finished case, write it to the stream and tell ``on_case``."""
         result = outcome.result
-        self._cases[(outcome.position, result.trial)] = result
+        self._received += 1
+        if self.tally is None:
+            self._cases[(outcome.position, result.trial)] = result
+        else:
+            self.tally.add_case(result)
         self._unrecorded_calls += outcome.unrecorded_calls
+        self._lost_attempts.extend(outcome.lost_attempts)
         if self.writer is not None:
             self.writer.case(result)
         if self.on_case is not None:
@@ -88,20 +103,36 @@ class Assembler:
             finished_at=datetime.now(UTC),
             cases=cases,
             interactions=interactions,
-            complete=complete and len(cases) == self.plan.size,
+            complete=complete and self._received == self.plan.size,
             dropped_spans=telemetry.dropped_spans,
             unrecorded_calls=self._unrecorded_calls + rest.unrecorded_calls,
             trace_url=url.format(trace_id=trace_id) if url and telemetry.exports else None,
             warnings=self.warnings,
+            lost_attempts=self._lost_attempts,
             **self.identity,
         )
         if self.plan.repeat > 1:
             result = with_trials(result)
+        if self.tally is not None:
+            self.tally.add_calls(rest.interactions)
+            result = _summaries_only(result, self.tally)
         self.result = result
         if self.writer is not None:
             self.writer.summary(result.model_dump(mode="json", exclude={"cases", "interactions"}))
         _report(result, telemetry, flushed)
         return result
+
+
+def _summaries_only(result: EvaluationResult, tally: Tally) -> EvaluationResult:
+    """The result with the tally's summaries (its cases are in the results stream only)."""
+    return result.model_copy(
+        update={
+            "metrics": tally.metric_summaries(),
+            "totals": tally.totals(),
+            "interactions": [],
+            "cases": [],
+        }
+    )
 
 
 def _report(result: EvaluationResult, telemetry: Telemetry, flushed: bool) -> None:
@@ -121,6 +152,13 @@ def _report(result: EvaluationResult, telemetry: Telemetry, flushed: bool) -> No
         _log.warning(
             "evaltrace: %d spans could not be exported",
             result.dropped_spans,
+            extra={REPORTED_IN_RESULT: True},
+        )
+    if result.lost_attempts:
+        _log.warning(
+            "evaltrace: %d case attempts were lost with their worker and run again "
+            "(their calls are not counted; see result.lost_attempts)",
+            len(result.lost_attempts),
             extra={REPORTED_IN_RESULT: True},
         )
     if result.unrecorded_calls:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Link, Span, SpanContext, Status, StatusCode
@@ -27,10 +27,13 @@ from evaltrace.exceptions import ConfigurationError
 from evaltrace.metrics import Metric, MetricContext
 from evaltrace.providers import EmbeddingModel, Model
 from evaltrace.records import Case, CaseResult, LLMInteraction, Score
-from evaltrace.runner._plan import CaseJob, CaseKey
+from evaltrace.runner._plan import CaseJob, CaseKey, RunRecipe
 from evaltrace.tracing import CaseTrace, RunSink, Telemetry
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._evaluation import EvaluatedCall, Evaluation, record_evaluation
+
+if TYPE_CHECKING:
+    from evaltrace.results import LostAttempt
 
 __all__ = ["CaseEnvironment", "CaseOutcome", "run_case"]
 
@@ -53,6 +56,8 @@ class CaseEnvironment:
     embedder: EmbeddingModel | None = None
     #: Keep each case's compact trajectory in its result (``CaseResult.trajectory``).
     keep_trajectory: bool = False
+    #: The run as data, for executors that rebuild the environment in other processes.
+    recipe: RunRecipe | None = None
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,14 @@ class CaseOutcome:
     """What one case job produced: its result (with its calls) and the calls it could not record.
 
     ``unrecorded_calls`` counts the case's model-call spans that could not be
-    turned into interactions.
+    turned into interactions. ``lost_attempts`` are earlier attempts of the
+    case lost with their worker (an executor on other processes fills it).
     """
 
     result: CaseResult
     position: int
     unrecorded_calls: int = 0
+    lost_attempts: tuple[LostAttempt, ...] = ()
 
 
 async def run_case(job: CaseJob, env: CaseEnvironment) -> CaseOutcome:

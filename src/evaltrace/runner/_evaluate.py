@@ -33,7 +33,8 @@ from evaltrace.runner._case import REPORTED_IN_RESULT, CaseEnvironment
 from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecutor
 from evaltrace.runner._history import RunHistory, StoreSpec
 from evaltrace.runner._identity import run_identity
-from evaltrace.runner._plan import RunPlan, normalise_cases
+from evaltrace.runner._plan import RunPlan, RunRecipe, normalise_cases
+from evaltrace.runner._tally import Tally
 from evaltrace.tracing import Telemetry, telemetry_for_run, use_telemetry
 from evaltrace.tracing import _attributes as attr
 from evaltrace.tracing._scores import record_run_scores
@@ -67,6 +68,7 @@ async def evaluate(
     store: StoreSpec | None = None,
     keep_result: bool = False,
     repeat: int = 1,
+    keep_cases: bool = True,
 ) -> EvaluationResult:
     """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
 
@@ -89,6 +91,9 @@ async def evaluate(
     ``repeat`` runs every case that many times (trials 0..repeat-1, each its
     own case span and case result); the result then summarises each case
     across its trials and gives each metric's mean a case-clustered interval.
+    ``keep_cases=False`` (with ``results_path``) keeps only the metric
+    summaries and totals in memory: the result has no cases or interactions,
+    the stream has them all (``read_case_results``), for runs too big to hold.
 
     While the run is open, the trace context follows the task into worker
     threads (``run_in_executor``, ``ThreadPoolExecutor``) so their calls stay in
@@ -117,6 +122,7 @@ async def evaluate(
         store=store,
         keep_result=keep_result,
         repeat=repeat,
+        keep_cases=keep_cases,
     )
     return await run.execute()
 
@@ -176,6 +182,7 @@ class _Run:
         store: StoreSpec | None = None,
         keep_result: bool = False,
         repeat: int = 1,
+        keep_cases: bool = True,
     ) -> None:
         if isinstance(repeat, bool) or not isinstance(repeat, int):
             raise ConfigurationError(f"repeat must be a whole number, got {repeat!r}")
@@ -197,6 +204,12 @@ class _Run:
             store, self.plan, keep_result=keep_result, results_path=results_path
         )
         self.assembler.identity = run_identity(self.plan, self.metrics, task=task, judge=judge)
+        if not keep_cases:
+            if results_path is None:
+                raise ConfigurationError(
+                    "keep_cases=False needs results_path= (the cases go there)"
+                )
+            self.assembler.tally = Tally()
 
     async def execute(self) -> EvaluationResult:
         """Open what the run needs, run every case, and return the result."""
@@ -207,11 +220,13 @@ class _Run:
     def _open(self, owned: AsyncExitStack) -> CaseEnvironment:
         """The run's environment; ``owned`` closes what evaltrace opened, whatever happens."""
         plan, concurrency = self.plan, self.executor.concurrency
-        # Models evaltrace builds from strings get room for the whole run's calls.
-        judge = _owned_model(self.judge, owned, concurrency * max(len(self.metrics), 1))
-        task_fn, task_model = as_task(self.task, concurrency)
-        if task_model is not None:
-            owned.push_async_callback(task_model.aclose)
+        judge, task_fn = None, None
+        if not getattr(self.executor, "remote", False):  # a remote executor builds them there
+            # Models evaltrace builds from strings get room for the whole run's calls.
+            judge = _owned_model(self.judge, owned, concurrency * max(len(self.metrics), 1))
+            task_fn, task_model = as_task(self.task, concurrency)
+            if task_model is not None:
+                owned.push_async_callback(task_model.aclose)
         if self.results_path is not None:
             self.assembler.writer = owned.enter_context(ResultsWriter(self.results_path))
         tracer_provider, meter_provider, logger_provider = self.providers
@@ -237,6 +252,21 @@ class _Run:
             judge=judge,
             embedder=self.embedder,
             keep_trajectory=self.keep_trajectory,
+            recipe=self._recipe(),
+        )
+
+    def _recipe(self) -> RunRecipe:
+        """The run as data, for an executor that runs its cases in other processes."""
+        return RunRecipe(
+            name=self.plan.name,
+            run_id=self.plan.run_id,
+            metrics=self.metrics,
+            task=self.task,
+            judge=self.judge,
+            embedder=self.embedder,
+            trace_cases=self.trace_cases,
+            keep_trajectory=self.keep_trajectory,
+            propagate_context_to_threads=self.thread_context,
         )
 
     async def _run(self, environment: CaseEnvironment) -> EvaluationResult:

@@ -14,14 +14,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from evaltrace._tasks import TaskSpec
 from evaltrace._values import canonical_json
 from evaltrace.exceptions import ConfigurationError
+from evaltrace.metrics import Metric
+from evaltrace.providers import EmbeddingModel, Model, Provider
 from evaltrace.records import Case
 
 __all__ = [
     "CaseJob",
     "CaseKey",
     "RunPlan",
+    "RunRecipe",
     "case_ids",
     "content_id",
     "normalise_cases",
@@ -104,6 +108,21 @@ def case_ids(cases: Sequence[Case]) -> tuple[str, ...]:
         seen[base] += 1
         ids.append(base if seen[base] == 1 else f"{base}~{seen[base]}")
     return tuple(ids)
+
+
+@dataclass(frozen=True)
+class RunRecipe:
+    """A run's cases' shared parts as the user gave them (``evaluate``'s arguments)."""
+
+    name: str
+    run_id: str
+    metrics: Sequence[Metric]
+    task: TaskSpec | None = None
+    judge: str | Provider | Model | None = None
+    embedder: EmbeddingModel | None = None
+    trace_cases: bool = True
+    keep_trajectory: bool = False
+    propagate_context_to_threads: bool = True
 
 
 def normalise_cases(cases: Iterable[Case | dict[str, Any]]) -> tuple[Case, ...]:

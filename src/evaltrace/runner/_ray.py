@@ -1,0 +1,365 @@
+"""``RayExecutor``: a run's cases on Ray actors, results streamed back by value as they finish.
+
+Each worker is a Ray actor (``CaseWorker``) running ``run_case``, the same
+per-case function as the local executor, with its own telemetry and models.
+The driver keeps at most ``workers x concurrency_per_worker`` jobs in flight,
+pulling the next job from the plan as each case finishes, so its memory
+follows the cases in flight, not the dataset. A job whose worker died is run
+again (at most ``max_attempts`` times in all) and its lost attempt is
+reported; only the attempt that came back counts. Ray is imported lazily:
+``pip install 'evaltrace[ray]'``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from evaltrace.exceptions import ConfigurationError
+from evaltrace.providers._lazy import require
+from evaltrace.records import CaseResult
+from evaltrace.results import LostAttempt
+from evaltrace.runner._case import CaseEnvironment, CaseOutcome, _unscored
+from evaltrace.runner._executor import Deliver
+from evaltrace.runner._plan import CaseJob
+from evaltrace.runner._ray_worker import CaseWorker
+
+__all__ = ["RayExecutor"]
+
+#: How long the driver waits for the workers to flush a run's spans when it ends.
+CLOSE_DEADLINE = 10.0
+
+
+class _Attempt(NamedTuple):
+    """A job in flight on one worker, with the attempts of it already lost."""
+
+    job: CaseJob
+    worker: int
+    lost: tuple[LostAttempt, ...]
+
+
+class RayExecutor:
+    """Runs cases on ``workers`` Ray actors, ``concurrency_per_worker`` cases each at a time.
+
+    ``address`` is the cluster's (``"auto"``, ``"127.0.0.1:6379"``,
+    ``"ray://head:10001"``; None: the connected cluster, else ``auto``).
+    Each actor takes ``num_cpus`` CPUs and spreads over the nodes.
+    ``worker_setup`` runs once in each worker process before any case (e.g.
+    to install a tracer provider); ``runtime_env`` and ``actor_options`` go
+    to Ray as they are. Models built from ``"provider:model"`` strings get
+    ``concurrency_per_worker`` (times the metrics, for a judge) calls in flight
+    per worker: a provider's run-wide limit is split evenly over the workers.
+
+    Actors are made on first use; those made by a run are stopped when it
+    ends, those made by ``start()`` stay until ``shutdown()`` (for several runs).
+    """
+
+    remote = True  # evaluate builds the models on the workers, not on the driver
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int = 2,
+        concurrency_per_worker: int = 8,
+        max_attempts: int = 3,
+        num_cpus: float = 1.0,
+        worker_setup: Callable[[], object] | None = None,
+        runtime_env: Mapping[str, Any] | None = None,
+        actor_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if workers < 1 or concurrency_per_worker < 1 or max_attempts < 1:
+            raise ConfigurationError(
+                "workers, concurrency_per_worker and max_attempts must be at least 1"
+            )
+        self.address = address
+        self.workers = workers
+        self.concurrency_per_worker = concurrency_per_worker
+        self.max_attempts = max_attempts
+        self.num_cpus = num_cpus
+        self.worker_setup = worker_setup
+        self.runtime_env = dict(runtime_env or {})
+        self.actor_options = dict(actor_options or {})
+        self._actors: list[Any] = []
+        self._places: list[str] = []
+        self._kept = False
+
+    @property
+    def concurrency(self) -> int:
+        """Cases run at once over all workers."""
+        return self.workers * self.concurrency_per_worker
+
+    async def start(self) -> None:
+        """Connect to the cluster and start the workers; they stay until ``shutdown()``."""
+        await self._ensure_actors()
+        self._kept = True
+
+    def shutdown(self) -> None:
+        """Stop the workers (a run in progress on them loses its cases in flight)."""
+        ray = _ray()
+        for actor in self._actors:
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
+        self._actors, self._places, self._kept = [], [], False
+
+    async def locations(self) -> list[tuple[str, int]]:
+        """Each worker's node address and process id (now: a restarted worker has a new one)."""
+        await self._ensure_actors()
+        return list(await asyncio.gather(*(a.where.remote() for a in self._actors)))
+
+    async def execute(
+        self, jobs: Iterator[CaseJob], environment: CaseEnvironment, deliver: Deliver
+    ) -> None:
+        """Run the jobs on the workers; the first case error stops the others and propagates."""
+        recipe = environment.recipe
+        if recipe is None:
+            raise ConfigurationError("RayExecutor needs the run's recipe (use evaluate())")
+        owned = not self._actors
+        await self._ensure_actors()
+        ray = _ray()
+        box = [ray.put(recipe)]
+        try:
+            await _Dispatch(self, box, environment, deliver).run(jobs)
+        finally:
+            await self._close_run(recipe.run_id)
+            if owned and not self._kept:
+                self.shutdown()
+
+    async def _ensure_actors(self) -> None:
+        if self._actors:
+            return
+        ray = _ray()
+        _connect(ray, self.address)
+        actor_class = ray.remote(CaseWorker)
+        options: dict[str, Any] = {
+            "max_concurrency": self.concurrency_per_worker + 2,  # + the control calls
+            "max_restarts": -1,
+            "max_task_retries": 0,  # a lost case is retried here, where it is counted
+            "num_cpus": self.num_cpus,
+            "scheduling_strategy": "SPREAD",
+            **({"runtime_env": self.runtime_env} if self.runtime_env else {}),
+            **self.actor_options,
+        }
+        actors = [
+            actor_class.options(**options).remote(self.worker_setup, self.concurrency_per_worker)
+            for _ in range(self.workers)
+        ]
+        places = await asyncio.gather(*(a.where.remote() for a in actors))
+        self._actors = actors
+        self._places = [f"{address} pid {pid}" for address, pid in places]
+
+    async def _close_run(self, run_id: str) -> None:
+        """Have every worker flush and close the run (bounded: a dead worker is not waited for)."""
+        calls = [asyncio.ensure_future(_awaited(a.close_run.remote(run_id))) for a in self._actors]
+        if calls:
+            _, late = await asyncio.wait(calls, timeout=CLOSE_DEADLINE)
+            for call in late:
+                call.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
+
+
+class _Dispatch:
+    """One run's jobs over the workers: bounded in flight, lost attempts run again."""
+
+    def __init__(
+        self,
+        executor: RayExecutor,
+        box: list[Any],
+        environment: CaseEnvironment,
+        deliver: Deliver,
+    ) -> None:
+        self.executor = executor
+        self.box = box
+        self.environment = environment
+        self.deliver = deliver
+        self.run_id = environment.run_id
+        per_worker = executor.concurrency_per_worker
+        self.free = deque(w for _ in range(per_worker) for w in range(executor.workers))
+        self.retry: deque[tuple[CaseJob, tuple[LostAttempt, ...]]] = deque()
+        self.in_flight: dict[asyncio.Future[Any], tuple[Any, _Attempt]] = {}
+        #: Slots of workers that lost a case, held until the worker answers again.
+        self.parked: dict[int, int] = {}
+        self.reviving: dict[asyncio.Future[int], int] = {}
+        self.exhausted = False  # the plan has no more jobs
+
+    async def run(self, jobs: Iterator[CaseJob]) -> None:
+        """Submit, wait, deliver until no job is left; cancel what is in flight on the way out."""
+        try:
+            while True:
+                self._submit(jobs)
+                waiting_for_workers = bool(self.reviving) and (self.retry or not self.exhausted)
+                if not self.in_flight and not waiting_for_workers:
+                    for job, lost in self.retry:  # no worker came back to run them
+                        self.deliver(_given_up(job, lost, self.environment))
+                    return
+                waiting = {*self.in_flight, *self.reviving}
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    if future in self.reviving:
+                        worker = self.reviving.pop(future)
+                        if future.exception() is None:  # else its slots stay parked
+                            self._revived(worker)
+                    else:
+                        self._finished(future)
+        finally:
+            self._cancel()
+
+    def _submit(self, jobs: Iterator[CaseJob]) -> None:
+        while self.free:
+            following = self._next(jobs)
+            if following is None:
+                return
+            job, lost = following
+            worker = self.free.popleft()
+            actor = self.executor._actors[worker]
+            ref = actor.run.remote(self.run_id, self.box, job)
+            self.in_flight[asyncio.wrap_future(ref.future())] = (ref, _Attempt(job, worker, lost))
+
+    def _next(self, jobs: Iterator[CaseJob]) -> tuple[CaseJob, tuple[LostAttempt, ...]] | None:
+        """A lost job to run again first, else the plan's next job (None: none left)."""
+        if self.retry:
+            return self.retry.popleft()
+        job = next(jobs, None)
+        if job is None:
+            self.exhausted = True
+            return None
+        return job, ()
+
+    def _finished(self, future: asyncio.Future[Any]) -> None:
+        _, attempt = self.in_flight.pop(future)
+        try:
+            outcome: CaseOutcome = future.result()
+        except _lost_errors() as exc:
+            self._park(attempt.worker)
+            self._lost(attempt, exc)
+            return
+        except _ray().exceptions.RayTaskError as exc:  # run_case raised: as it would locally
+            self._release(attempt.worker)
+            raise exc.as_instanceof_cause() from None
+        self._release(attempt.worker)
+        if attempt.lost:
+            outcome = CaseOutcome(
+                outcome.result, outcome.position, outcome.unrecorded_calls, attempt.lost
+            )
+        self.deliver(outcome)
+
+    def _release(self, worker: int) -> None:
+        """A slot of ``worker`` is free (held back while the worker is being revived)."""
+        if worker in self.parked:
+            self.parked[worker] += 1
+        else:
+            self.free.append(worker)
+
+    def _park(self, worker: int) -> None:
+        """Hold the worker's slots until Ray has restarted it and it answers."""
+        if worker not in self.parked:
+            self.parked[worker] = 0
+            self.free = deque(w for w in self.free if w != worker)
+            self.parked[worker] = self.executor.concurrency_per_worker - sum(
+                1 for _, a in self.in_flight.values() if a.worker == worker
+            )
+            task = asyncio.ensure_future(_revive(self.executor, worker))
+            self.reviving[task] = worker
+        else:
+            self.parked[worker] += 1
+
+    def _revived(self, worker: int) -> None:
+        slots = self.parked.pop(worker, 0)
+        self.free.extend([worker] * slots)
+
+    def _lost(self, attempt: _Attempt, exc: BaseException) -> None:
+        job = attempt.job
+        lost = (
+            *attempt.lost,
+            LostAttempt(
+                case_id=job.key.case_id,
+                trial=job.key.trial,
+                attempt=len(attempt.lost) + 1,
+                worker=f"worker {attempt.worker} ({self.executor._places[attempt.worker]})",
+                error=_first_line(exc),
+            ),
+        )
+        if len(lost) < self.executor.max_attempts:
+            self.retry.append((job, lost))
+        else:
+            self.deliver(_given_up(job, lost, self.environment))
+
+    def _cancel(self) -> None:
+        ray = _ray()
+        for ref, _ in self.in_flight.values():
+            with contextlib.suppress(Exception):
+                ray.cancel(ref)
+        for future in self.in_flight:
+            future.cancel()
+        for task in self.reviving:
+            task.cancel()
+
+
+async def _revive(executor: RayExecutor, worker: int, patience: float = 120.0) -> int:
+    """Wait until Ray has restarted ``worker`` (it answers); its new place is recorded."""
+    actor, waited, pause = executor._actors[worker], 0.0, 0.1
+    while True:
+        try:
+            address, pid = await actor.where.remote()
+        except _lost_errors():
+            if waited >= patience:
+                raise
+            await asyncio.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 2.0)
+        else:
+            executor._places[worker] = f"{address} pid {pid}"
+            return worker
+
+
+def _given_up(
+    job: CaseJob, lost: tuple[LostAttempt, ...], environment: CaseEnvironment
+) -> CaseOutcome:
+    """The result of a case every attempt of which was lost: an error, as a failed task is."""
+    error = f"WorkerLost: {len(lost)} attempts lost with their worker ({lost[-1].error})"
+    result = CaseResult(
+        case=job.case,
+        case_id=job.key.case_id,
+        output=None,
+        scores=[_unscored(m.name, f"no output to score: {error}") for m in environment.metrics],
+        interactions=[],
+        error=error,
+        duration=0.0,
+        started_at=datetime.now(UTC),
+        trial=job.key.trial,
+    )
+    return CaseOutcome(result, job.position, 0, lost)
+
+
+def _connect(ray: Any, address: str | None) -> None:
+    """Join the cluster at ``address`` unless this process already is connected to one."""
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(address=address or "auto", namespace="evaltrace")
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError... with long texts
+        raise ConfigurationError(
+            f"cannot connect to the Ray cluster at {address or 'auto'}: {_first_line(exc)}"
+        ) from None
+
+
+async def _awaited(ref: Any) -> Any:
+    return await ref
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+
+
+def _lost_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean the attempt died with its worker (not that the case failed)."""
+    errors = _ray().exceptions
+    return (errors.RayActorError, errors.ActorUnavailableError, errors.WorkerCrashedError)
+
+
+def _ray() -> Any:
+    return require("ray", "ray")
