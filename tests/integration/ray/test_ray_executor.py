@@ -279,3 +279,17 @@ def test_the_cli_runs_a_dataset_on_the_cluster(ray_cluster: Any, tmp_path: Path)
     result = EvaluationResult.load(output)
     assert sorted(c.case_id for c in result.cases) == [f"cli{i}" for i in range(6)]
     assert result.metrics["contains"].mean == 0.5
+
+
+async def test_trials_run_on_the_workers(ray_cluster: Any, server: FaultServer) -> None:
+    cases = _cases("trial", 4)
+    remote = await evaluate(
+        cases, [Contains()], task=_model(server), repeat=3,
+        executor=RayExecutor(workers=2, concurrency_per_worker=2),
+    )  # fmt: skip
+    keys = sorted((c.case_id, c.trial) for c in remote.cases)
+    assert keys == [(f"trial{i}", t) for i in range(4) for t in range(3)]
+    assert sorted((i.case_id, i.trial) for i in remote.interactions) == keys
+    assert len(server.chat_requests) == 12  # one model call per trial, each counted once
+    assert [t.case_id for t in remote.trials] == [f"trial{i}" for i in range(4)]
+    assert remote.metrics["contains"].mean == 1.0
