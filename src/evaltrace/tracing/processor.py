@@ -254,16 +254,22 @@ class InteractionCollector(SpanProcessor):
         content, attributes = attached if attached is not None else (None, None)
         sink, inherited = route
         key = (inherited.case_id, inherited.trial)
+        keep = sink.keep_spans and inherited.case_id is not None  # every span: the case's trace
         record: SpanRecord | None = None
-        if sink.keep_spans and inherited.case_id is not None:  # every span, for the case's trace
-            record = _kept_record(sink, key, span, content, attributes)
-        if attributes is None and not is_inference(span_attributes(span)):
-            return
+        if attributes is not None and content is not None:  # evaltrace's own call (the hot path)
+            record = own_record(span, attributes, content)  # its own dicts: nothing to fail on
+            if keep:
+                sink.add_span(key, record)
+        else:
+            if keep:
+                record = _kept_record(sink, key, span, content)
+            if attributes is None and not is_inference(span_attributes(span)):
+                return
         if self._inside_another_call(span):
             sink.count_nested()
             return
         try:
-            interaction = interaction_of(record or _record_of(span, content, attributes), inherited)
+            interaction = interaction_of(record or live_record(span, content), inherited)
         except Exception:
             sink.count_unrecorded(key)
             _log.warning(
@@ -291,15 +297,12 @@ class InteractionCollector(SpanProcessor):
 
 
 def _kept_record(
-    sink: RunSink,
-    key: CaseKey,
-    span: ReadableSpan,
-    content: CallContent | None,
-    attributes: Mapping[str, Any] | None,
+    sink: RunSink, key: CaseKey, span: ReadableSpan, content: CallContent | None
 ) -> SpanRecord | None:
-    """Read the span into its case's trace; None (and a warning) if it cannot be read."""
+    """Read a span (any instrumentation's) into its case's trace; None, and a warning, if it
+    cannot be read."""
     try:
-        record = _record_of(span, content, attributes)
+        record = live_record(span, content)
     except Exception:
         _log.warning(
             "evaltrace could not read span %s (trace %032x, span %016x) into its case's trace",
@@ -311,12 +314,3 @@ def _kept_record(
         return None
     sink.add_span(key, record)
     return record
-
-
-def _record_of(
-    span: ReadableSpan, content: CallContent | None, attributes: Mapping[str, Any] | None
-) -> SpanRecord:
-    """The span's record: an own call's from the attributes it was given, else read from it."""
-    if attributes is not None and content is not None:
-        return own_record(span, attributes, content)
-    return live_record(span, content)
