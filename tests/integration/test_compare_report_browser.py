@@ -6,18 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from evaltrace import EvaluationResult, compare
 from evaltrace.report import write_comparison_report
-from tests.integration.test_report_browser import (
-    ARTIFACTS,
-    CHROMIUM,
-    Report,
-    Watched,
-    _console,
-    _url,
-)
+from tests.integration.test_report_browser import ARTIFACTS, Report, Watched, chromium, watching
 from tests.unit.test_compare import fixed_values, result
 
 pytestmark = pytest.mark.integration
@@ -47,27 +40,14 @@ def page_path(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("no /usr/bin/chromium: run `make chromium` (Debian's package)", pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def watched(browser: Browser, page_path: Path) -> Iterator[Watched]:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    seen = Watched(page)
-    page.on("request", lambda request: seen.requests.append(_url(request)))
-    page.on("console", lambda message: _console(seen, message))
-    page.on("pageerror", lambda error: seen.errors.append(f"page error: {error}"))
-    page.goto(page_path.as_uri())
-    yield seen
-    page.close()
+    with watching(browser, page_path.as_uri()) as seen:
+        yield seen
 
 
 def test_forest_scatter_usage_and_moved_cases_are_drawn(

@@ -7,6 +7,7 @@ never from ``playwright install``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +63,19 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
 @pytest.fixture(scope="module")
 def browser(report: Report) -> Iterator[Browser]:
     """Chromium; after ``report``, since evaluate_sync cannot run in playwright's event loop."""
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def watched(browser: Browser, report: Report) -> Iterator[Watched]:
+    with watching(browser, report.url) as seen:
+        yield seen
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium through playwright (the test fails if it is not installed)."""
     if not CHROMIUM.exists():
         pytest.fail("no /usr/bin/chromium: run `make chromium` (Debian's package)", pytrace=False)
     with sync_playwright() as playwright:
@@ -73,14 +87,15 @@ def browser(report: Report) -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def watched(browser: Browser, report: Report) -> Iterator[Watched]:
+@contextmanager
+def watching(browser: Browser, url: str) -> Iterator[Watched]:
+    """A page open at ``url`` whose requests, console messages and errors are recorded."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     seen = Watched(page)
     page.on("request", lambda request: seen.requests.append(_url(request)))
     page.on("console", lambda message: _console(seen, message))
     page.on("pageerror", lambda error: seen.errors.append(f"page error: {error}"))
-    page.goto(report.url)
+    page.goto(url)
     yield seen
     page.close()
 

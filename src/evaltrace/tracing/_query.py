@@ -16,6 +16,7 @@ all three at once (every condition must hold).
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any, Generic, Protocol, Self, TypeVar, Unpack
@@ -194,7 +195,7 @@ class Conditions(TypedDict, total=False):
     attributes: Mapping[str, Any] | None
 
 
-class Queryable(Generic[Node]):
+class Queryable(ABC, Generic[Node]):
     """``find`` / ``first`` / ``any`` / ``count`` over the spans ``_searched`` lists.
 
     Each takes a ``query`` (a ``SpanQuery`` dict), keyword conditions
@@ -204,9 +205,9 @@ class Queryable(Generic[Node]):
 
     __slots__ = ()
 
+    @abstractmethod
     def _searched(self) -> Iterable[Node]:
         """The spans a query looks at, in start order."""
-        raise NotImplementedError
 
     def find(
         self,
