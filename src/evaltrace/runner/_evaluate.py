@@ -34,6 +34,7 @@ from evaltrace.runner._executor import DEFAULT_CONCURRENCY, Executor, LocalExecu
 from evaltrace.runner._history import RunHistory, StoreSpec
 from evaltrace.runner._identity import run_identity
 from evaltrace.runner._plan import RunPlan, RunRecipe, normalise_cases
+from evaltrace.runner._recipe import environment_of
 from evaltrace.runner._tally import Tally
 from evaltrace.tracing import Telemetry, telemetry_for_run, use_telemetry
 from evaltrace.tracing import _attributes as attr
@@ -241,18 +242,8 @@ class _Run:
             warning = untraced_instrumentation_warning()
             if warning is not None:
                 self.assembler.warnings.append(warning)
-        sink = telemetry.collector.open_run(plan.run_id, keep_spans=self.trace_cases)
-        owned.callback(telemetry.collector.close_run, plan.run_id)
-        return CaseEnvironment(
-            run_id=plan.run_id,
-            telemetry=telemetry,
-            sink=sink,
-            metrics=self.metrics,
-            task=task_fn,
-            judge=judge,
-            embedder=self.embedder,
-            keep_trajectory=self.keep_trajectory,
-            recipe=self._recipe(),
+        return environment_of(
+            self._recipe(), telemetry, owned, task=task_fn, judge=judge, keep_recipe=True
         )
 
     def _recipe(self) -> RunRecipe:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-from evaltrace._tasks import as_task
-from evaltrace.providers import as_model
+from evaltrace._tasks import TaskFn, as_task
+from evaltrace.providers import Model, as_model
 from evaltrace.runner._case import CaseEnvironment
 from evaltrace.runner._plan import RunRecipe
-from evaltrace.tracing import telemetry_for_run
+from evaltrace.tracing import Telemetry, telemetry_for_run
 from evaltrace.tracing._threads import thread_context_propagation
 
-__all__ = ["open_environment"]
+__all__ = ["environment_of", "open_environment"]
 
 
 async def open_environment(
@@ -46,6 +46,24 @@ async def open_environment(
     telemetry = telemetry_for_run(recipe.name, recipe.run_id)
     owned.push_async_callback(telemetry.flush)
     owned.enter_context(thread_context_propagation(recipe.propagate_context_to_threads))
+    return environment_of(recipe, telemetry, owned, task=task_fn, judge=judge)
+
+
+def environment_of(
+    recipe: RunRecipe,
+    telemetry: Telemetry,
+    owned: AsyncExitStack,
+    *,
+    task: TaskFn | None,
+    judge: Model | None,
+    keep_recipe: bool = False,
+) -> CaseEnvironment:
+    """The recipe's environment over ``telemetry`` and the models built for this process.
+
+    Opens the run's sink in the telemetry's collector (closed by ``owned``).
+    ``keep_recipe``: the environment carries the recipe, for an executor that
+    rebuilds it in other processes (the driver's).
+    """
     sink = telemetry.collector.open_run(recipe.run_id, keep_spans=recipe.trace_cases)
     owned.callback(telemetry.collector.close_run, recipe.run_id)
     return CaseEnvironment(
@@ -53,8 +71,9 @@ async def open_environment(
         telemetry=telemetry,
         sink=sink,
         metrics=recipe.metrics,
-        task=task_fn,
+        task=task,
         judge=judge,
         embedder=recipe.embedder,
         keep_trajectory=recipe.keep_trajectory,
+        recipe=recipe if keep_recipe else None,
     )
