@@ -31,7 +31,8 @@ def _debug_option(command: _F) -> _F:
     )(command)
 
 
-def _output_options(command: _F) -> _F:
+def _result_file_options(command: _F) -> _F:
+    """Where the result goes: ``--output`` (JSON) and ``--results-jsonl`` (the case stream)."""
     for option in reversed(
         [
             click.option(
@@ -48,20 +49,25 @@ def _output_options(command: _F) -> _F:
                 help="where to stream cases as they finish "
                 "[default: the output path with a .cases.jsonl suffix]",
             ),
-            click.option(
-                "--report",
-                metavar="PATH",
-                help="also write a self-contained HTML report (works offline)",
-            ),
-            click.option(
-                "--no-progress",
-                is_flag=True,
-                help="no progress bar (it is also off when stderr is not a terminal)",
-            ),
         ]
     ):
         command = option(command)
     return command
+
+
+def _output_options(command: _F) -> _F:
+    """The result files, an HTML report, and the progress bar."""
+    command = click.option(
+        "--no-progress",
+        is_flag=True,
+        help="no progress bar (it is also off when stderr is not a terminal)",
+    )(command)
+    command = click.option(
+        "--report",
+        metavar="PATH",
+        help="also write a self-contained HTML report (works offline)",
+    )(command)
+    return _result_file_options(command)
 
 
 def _store_options(command: _F) -> _F:
@@ -414,19 +420,7 @@ Examples:
     help="calls scored at once",
 )
 @click.option("--name", help="the run's name [default: score-spans]")
-@click.option(
-    "--output",
-    "-o",
-    default="results.json",
-    show_default=True,
-    metavar="PATH",
-    help="where to save the full result as JSON",
-)
-@click.option(
-    "--results-jsonl",
-    metavar="PATH",
-    help="where to stream cases as they finish [default: the output path with .cases.jsonl]",
-)
+@_result_file_options
 @_debug_option
 def score_spans(
     source: str,
