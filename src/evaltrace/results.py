@@ -124,8 +124,10 @@ class LostAttempt(BaseModel):
 
     Its calls are not in ``interactions``: only the attempt that succeeded
     counts. ``calls`` and ``cost_usd`` are what the driver saw of the lost
-    attempt, None when nothing of it came back (a worker killed mid-case takes
-    its calls with it; the provider may still bill them).
+    attempt: the calls it had finished when its worker last reported (each
+    time cases finish there), a lower bound; None when the worker never
+    reported it with a call. Calls made after that, or still in flight when
+    the worker died, are not seen, and the provider may still bill them.
     """
 
     case_id: str

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 from contextlib import AsyncExitStack
 
 import pytest
 
-from evaltrace import Case, ConfigurationError, Contains, RayExecutor, ScriptedProvider, evaluate
+from evaltrace import (
+    Case,
+    ConfigurationError,
+    Contains,
+    MetricContext,
+    RayExecutor,
+    Score,
+    ScriptedProvider,
+    evaluate,
+)
 from evaltrace.providers import Model, as_model
 from evaltrace.providers.anthropic import AnthropicProvider
 from evaltrace.providers.openai_compat import OpenAIProvider
 from evaltrace.runner import CaseJob, CaseKey, RunRecipe
-from evaltrace.runner._ray_worker import CaseWorker
+from evaltrace.runner._ray_worker import CaseWorker, Progress
 from evaltrace.runner._recipe import open_environment
 
 SECRET = "sk-test-secret-0123456789"
@@ -58,11 +68,82 @@ async def test_the_worker_class_runs_jobs_like_run_case() -> None:
     )
     worker = CaseWorker(None, 2)
     job = CaseJob(CaseKey("c0"), 0, Case(id="c0", input="q", expected="yes"), {})
-    outcome = await worker.run("run-1", [recipe], job)
+    reports = [report async for report in worker.run("run-1", [recipe], [job])]
+    [(index, outcome)] = [item for report in reports for item in report.finished]
+    assert index == 0
     assert outcome.result.output == "yes" and outcome.result.scores[0].value == 1.0
     assert len(outcome.result.interactions) == 1
     assert await worker.close_run("run-1") == 0
     assert await worker.close_run("run-1") == 0  # closing twice is harmless
+
+
+def _jobs(*ids: str) -> list[CaseJob]:
+    return [
+        CaseJob(CaseKey(i), n, Case(id=i, input=i, expected="yes"), {}) for n, i in enumerate(ids)
+    ]
+
+
+async def test_a_batch_reports_what_finished_and_the_calls_of_what_still_runs() -> None:
+    model = Model(ScriptedProvider("yes"))
+    two_calls_made, let_slow_end = asyncio.Event(), asyncio.Event()
+
+    async def task(question: str) -> str:
+        if question == "slow":
+            await model.complete("one")
+            await model.complete("two")
+            two_calls_made.set()
+            await let_slow_end.wait()
+        else:
+            await two_calls_made.wait()
+        return (await model.complete(question)).text
+
+    recipe = RunRecipe(name="w", run_id="run-3", metrics=(Contains(),), task=task)
+    worker = CaseWorker(None, 4)
+    reports = worker.run("run-3", [recipe], _jobs("fast0", "slow", "fast1"))
+    finished: list[int] = []
+    while len(finished) < 2:
+        report = await anext(reports)
+        finished += [index for index, _ in report.finished]
+    assert sorted(finished) == [0, 2]
+    assert report.running == {CaseKey("slow"): Progress(2, 0.0)}  # in-process calls cost 0
+    let_slow_end.set()
+    last = await anext(reports)
+    assert [index for index, _ in last.finished] == [1] and last.running == {}
+    assert len(last.finished[0][1].result.interactions) == 3
+    with pytest.raises(StopAsyncIteration):
+        await anext(reports)
+    await worker.close_run("run-3")
+
+
+class _Misconfigured(Contains):
+    """A metric whose configuration error (unlike a bug) stops the run, as locally."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.good_scored = asyncio.Event()
+        self.good = 0
+
+    async def score(self, context: MetricContext) -> Score:
+        if context.case.id == "bad":
+            await self.good_scored.wait()  # the good cases finish first
+            raise ConfigurationError("the metric is misconfigured")
+        self.good += 1
+        if self.good == 2:
+            self.good_scored.set()
+        return await super().score(context)
+
+
+async def test_a_run_case_error_ends_the_stream_after_what_finished() -> None:
+    recipe = RunRecipe(
+        name="w", run_id="run-4", metrics=(_Misconfigured(),), task=ScriptedProvider("yes")
+    )
+    worker = CaseWorker(None, 4)
+    finished: list[int] = []
+    with pytest.raises(ConfigurationError, match="misconfigured"):
+        async for report in worker.run("run-4", [recipe], _jobs("good0", "bad", "good1")):
+            finished += [index for index, _ in report.finished]
+    assert sorted(finished) == [0, 2]
+    await worker.close_run("run-4")
 
 
 async def test_open_environment_closes_what_it_opened() -> None:

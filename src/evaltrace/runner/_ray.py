@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -25,8 +26,8 @@ from evaltrace.records import CaseResult
 from evaltrace.results import LostAttempt
 from evaltrace.runner._case import CaseEnvironment, CaseOutcome, _unscored
 from evaltrace.runner._executor import Deliver
-from evaltrace.runner._plan import CaseJob
-from evaltrace.runner._ray_worker import CaseWorker
+from evaltrace.runner._plan import CaseJob, CaseKey
+from evaltrace.runner._ray_worker import CaseWorker, Progress, Report
 
 __all__ = ["RayExecutor"]
 
@@ -35,11 +36,20 @@ CLOSE_DEADLINE = 10.0
 
 
 class _Attempt(NamedTuple):
-    """A job in flight on one worker, with the attempts of it already lost."""
+    """A job sent to a worker, with the attempts of it already lost."""
 
     job: CaseJob
     worker: int
     lost: tuple[LostAttempt, ...]
+
+
+@dataclass
+class _Call:
+    """One actor call: a batch of jobs on one worker, its outcomes streaming back."""
+
+    worker: int
+    stream: Any  # Ray's ObjectRefGenerator of the worker's reports
+    pending: dict[int, _Attempt]  # by index in the batch: the jobs not back yet
 
 
 class RayExecutor:
@@ -163,7 +173,12 @@ class RayExecutor:
 
 
 class _Dispatch:
-    """One run's jobs over the workers: bounded in flight, lost attempts run again."""
+    """One run's jobs over the workers: bounded in flight, in batches, lost attempts run again.
+
+    Each worker has ``concurrency_per_worker`` slots. Whenever slots are free the
+    driver sends their worker one call with as many jobs, and reads the call's
+    reports as they come: the slots of finished cases are refilled together.
+    """
 
     def __init__(
         self,
@@ -177,13 +192,15 @@ class _Dispatch:
         self.environment = environment
         self.deliver = deliver
         self.run_id = environment.run_id
-        per_worker = executor.concurrency_per_worker
-        self.free = deque(w for _ in range(per_worker) for w in range(executor.workers))
+        self.free = dict.fromkeys(range(executor.workers), executor.concurrency_per_worker)
         self.retry: deque[tuple[CaseJob, tuple[LostAttempt, ...]]] = deque()
-        self.in_flight: dict[asyncio.Future[Any], tuple[Any, _Attempt]] = {}
-        #: Slots of workers that lost a case, held until the worker answers again.
-        self.parked: dict[int, int] = {}
+        self.reading: dict[asyncio.Future[Report | None], _Call] = {}
+        #: What each case in progress had made when its worker last reported.
+        self.progress: dict[CaseKey, Progress] = {}
+        #: Workers that lost a case: sent nothing until they answer again (retired: never).
         self.reviving: dict[asyncio.Future[int], int] = {}
+        self.retired: set[int] = set()
+        self.out: set[CaseKey] = set()  # the jobs sent and not back
         self.exhausted = False  # the plan has no more jobs
 
     async def run(self, jobs: Iterator[CaseJob]) -> None:
@@ -192,32 +209,41 @@ class _Dispatch:
             while True:
                 self._submit(jobs)
                 waiting_for_workers = bool(self.reviving) and (self.retry or not self.exhausted)
-                if not self.in_flight and not waiting_for_workers:
+                if not self.reading and not waiting_for_workers:
                     for job, lost in self.retry:  # no worker came back to run them
                         self.deliver(_given_up(job, lost, self.environment))
                     return
-                waiting = {*self.in_flight, *self.reviving}
+                waiting: set[asyncio.Future[Any]] = {*self.reading, *self.reviving}
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
                     if future in self.reviving:
-                        worker = self.reviving.pop(future)
-                        if future.exception() is None:  # else its slots stay parked
-                            self._revived(worker)
+                        self._revived(self.reviving.pop(future), future)
                     else:
-                        self._finished(future)
+                        self._read(future)
         finally:
             self._cancel()
 
     def _submit(self, jobs: Iterator[CaseJob]) -> None:
-        while self.free:
-            following = self._next(jobs)
-            if following is None:
+        """Fill every free slot of every worker that answers, one call per worker."""
+        unavailable = {*self.reviving.values(), *self.retired}
+        for worker, free in self.free.items():
+            if not free or worker in unavailable:
+                continue
+            batch: dict[int, _Attempt] = {}
+            while len(batch) < free and (following := self._next(jobs)) is not None:
+                job, lost = following
+                batch[len(batch)] = _Attempt(job, worker, lost)
+            if not batch:
                 return
-            job, lost = following
-            worker = self.free.popleft()
+            self.free[worker] -= len(batch)
+            self.out.update(a.job.key for a in batch.values())
             actor = self.executor._actors[worker]
-            ref = actor.run.remote(self.run_id, self.box, job)
-            self.in_flight[asyncio.wrap_future(ref.future())] = (ref, _Attempt(job, worker, lost))
+            batch_jobs = [a.job for a in batch.values()]
+            self._follow(_Call(worker, actor.run.remote(self.run_id, self.box, batch_jobs), batch))
+
+    def _follow(self, call: _Call) -> None:
+        """Read the call's next report."""
+        self.reading[asyncio.ensure_future(_next_report(call.stream))] = call
 
     def _next(self, jobs: Iterator[CaseJob]) -> tuple[CaseJob, tuple[LostAttempt, ...]] | None:
         """A lost job to run again first, else the plan's next job (None: none left)."""
@@ -229,74 +255,84 @@ class _Dispatch:
             return None
         return job, ()
 
-    def _finished(self, future: asyncio.Future[Any]) -> None:
-        _, attempt = self.in_flight.pop(future)
+    def _read(self, future: asyncio.Future[Report | None]) -> None:
+        call = self.reading.pop(future)
         try:
-            outcome: CaseOutcome = future.result()
+            report = future.result()
         except _lost_errors() as exc:
-            self._park(attempt.worker)
-            self._lost(attempt, exc)
+            self._lost(call, exc)
             return
         except _ray().exceptions.RayTaskError as exc:  # run_case raised: as it would locally
-            self._release(attempt.worker)
             raise exc.as_instanceof_cause() from None
-        self._release(attempt.worker)
-        if attempt.lost:
-            outcome = CaseOutcome(
-                outcome.result, outcome.position, outcome.unrecorded_calls, attempt.lost
+        if report is None:  # the stream ended: every job of the call came back
+            return
+        self.progress.update((k, p) for k, p in report.running.items() if k in self.out)
+        for index, outcome in report.finished:
+            attempt = call.pending.pop(index)
+            self.free[call.worker] += 1
+            self.out.discard(attempt.job.key)
+            self.progress.pop(attempt.job.key, None)
+            if attempt.lost:
+                outcome = CaseOutcome(
+                    outcome.result, outcome.position, outcome.unrecorded_calls, attempt.lost
+                )
+            self.deliver(outcome)
+        if call.pending:
+            self._follow(call)
+
+    def _revived(self, worker: int, answered: asyncio.Future[int]) -> None:
+        """The worker answers again (its free slots are those not out), or it is retired."""
+        if answered.exception() is not None:
+            self.retired.add(worker)
+            return
+        out = sum(len(c.pending) for c in self.reading.values() if c.worker == worker)
+        self.free[worker] = self.executor.concurrency_per_worker - out
+
+    def _lost(self, call: _Call, exc: BaseException) -> None:
+        """Every job of the call still out is lost with its worker: run again or given up."""
+        worker = call.worker
+        if worker not in self.reviving.values():
+            self.reviving[asyncio.ensure_future(_revive(self.executor, worker))] = worker
+        place = f"worker {worker} ({self.executor._places[worker]})"
+        for attempt in call.pending.values():
+            job = attempt.job
+            self.out.discard(job.key)
+            seen = self.progress.pop(job.key, None)
+            lost = (
+                *attempt.lost,
+                LostAttempt(
+                    case_id=job.key.case_id,
+                    trial=job.key.trial,
+                    attempt=len(attempt.lost) + 1,
+                    worker=place,
+                    error=_first_line(exc),
+                    calls=seen.calls if seen else None,
+                    cost_usd=seen.cost_usd if seen else None,
+                ),
             )
-        self.deliver(outcome)
-
-    def _release(self, worker: int) -> None:
-        """A slot of ``worker`` is free (held back while the worker is being revived)."""
-        if worker in self.parked:
-            self.parked[worker] += 1
-        else:
-            self.free.append(worker)
-
-    def _park(self, worker: int) -> None:
-        """Hold the worker's slots until Ray has restarted it and it answers."""
-        if worker not in self.parked:
-            self.parked[worker] = 0
-            self.free = deque(w for w in self.free if w != worker)
-            self.parked[worker] = self.executor.concurrency_per_worker - sum(
-                1 for _, a in self.in_flight.values() if a.worker == worker
-            )
-            task = asyncio.ensure_future(_revive(self.executor, worker))
-            self.reviving[task] = worker
-        else:
-            self.parked[worker] += 1
-
-    def _revived(self, worker: int) -> None:
-        slots = self.parked.pop(worker, 0)
-        self.free.extend([worker] * slots)
-
-    def _lost(self, attempt: _Attempt, exc: BaseException) -> None:
-        job = attempt.job
-        lost = (
-            *attempt.lost,
-            LostAttempt(
-                case_id=job.key.case_id,
-                trial=job.key.trial,
-                attempt=len(attempt.lost) + 1,
-                worker=f"worker {attempt.worker} ({self.executor._places[attempt.worker]})",
-                error=_first_line(exc),
-            ),
-        )
-        if len(lost) < self.executor.max_attempts:
-            self.retry.append((job, lost))
-        else:
-            self.deliver(_given_up(job, lost, self.environment))
+            if len(lost) < self.executor.max_attempts:
+                self.retry.append((job, lost))
+            else:
+                self.deliver(_given_up(job, lost, self.environment))
 
     def _cancel(self) -> None:
         ray = _ray()
-        for ref, _ in self.in_flight.values():
+        for call in self.reading.values():
             with contextlib.suppress(Exception):
-                ray.cancel(ref)
-        for future in self.in_flight:
+                ray.cancel(call.stream)
+        futures: list[asyncio.Future[Any]] = [*self.reading, *self.reviving]
+        for future in futures:
             future.cancel()
-        for task in self.reviving:
-            task.cancel()
+
+
+async def _next_report(stream: Any) -> Report | None:
+    """The call's next report (None: the call is over); a lost worker raises here."""
+    try:
+        ref = await stream.__anext__()
+    except StopAsyncIteration:
+        return None
+    report: Report = await ref
+    return report
 
 
 async def _revive(executor: RayExecutor, worker: int, patience: float = 120.0) -> int:

@@ -263,6 +263,73 @@ async def test_a_worker_killed_mid_case_counts_each_call_once(ray_cluster: Any) 
     assert f"pid={pid}" not in victim_case.interactions[0].prompt
 
 
+async def test_a_lost_attempt_reports_the_calls_its_worker_had_reported(
+    ray_cluster: Any,
+) -> None:
+    victim = "seen3"
+    victim_calls: list[int] = []
+
+    def second_victim_call_hangs(index: int, body: dict[str, Any]) -> Action | Outcome:
+        if victim + " " not in json.dumps(body):
+            return Outcome.OK
+        victim_calls.append(index)
+        return Action(Outcome.SLOW, delay=5.0) if len(victim_calls) == 2 else Outcome.OK
+
+    async with FaultServer(second_victim_call_hangs, reply="yes") as server:
+        model = _model(server)
+
+        async def task(question: str) -> str:
+            first = await model.complete(f"{question} first pid={os.getpid()}")
+            if question.startswith(victim):
+                await model.complete(f"{question} second pid={os.getpid()}")
+            return first.text
+
+        cases = [Case(id=f"seen{i}", input=f"seen{i} ", expected="yes") for i in range(12)]
+        finished: list[str] = []
+        executor = RayExecutor(workers=2, concurrency_per_worker=2)
+        await executor.start()
+        try:
+            run = asyncio.create_task(
+                evaluate(
+                    cases, [Contains()], task=task, executor=executor,
+                    on_case=lambda c: finished.append(c.case_id),
+                )
+            )  # fmt: skip
+            while len(victim_calls) < 2:
+                await asyncio.sleep(0.05)
+            (hanging,) = [r for r in server.chat_requests if f"{victim}  second" in r.text()]
+            pid = int(hanging.text().rsplit("pid=", 1)[1])
+            # A case that starts on the same worker after the victim's first call ends
+            # later in a report that carries the victim's progress: then kill the worker.
+            later = len(server.chat_requests)
+            while not [
+                case_id
+                for r in server.chat_requests[later:]
+                if f"pid={pid}" in r.text() and (case_id := r.text().split(" ")[0]) in finished
+            ]:
+                await asyncio.sleep(0.05)
+            os.kill(pid, signal.SIGKILL)
+            result = await run
+        finally:
+            executor.shutdown()
+    assert result.complete
+    assert sorted(c.case_id for c in result.cases) == sorted(c.id or "" for c in cases)
+    # The victim and the case in the worker's other slot were lost; the driver had seen
+    # the victim's first call (its worker reported it), so that attempt says so.
+    lost = {a.case_id: a for a in result.lost_attempts}
+    assert victim in lost and len(lost) <= 2
+    assert all(a.attempt == 1 and str(pid) in a.worker for a in lost.values())
+    assert (lost[victim].calls, lost[victim].cost_usd) == (1, 0.0)  # a local server costs 0
+    logged = server.chat_requests
+    lost_requests = [
+        r for r in logged if f"pid={pid}" in r.text() and r.text().split(" ")[0] in lost
+    ]
+    assert len(result.interactions) == len(logged) - len(lost_requests)
+    (victim_case,) = [c for c in result.cases if c.case_id == victim]
+    assert len(victim_case.interactions) == 2  # the attempt that came back: both its calls
+    assert all(f"pid={pid}" not in i.prompt for i in victim_case.interactions)
+
+
 def test_the_cli_runs_a_dataset_on_the_cluster(ray_cluster: Any, tmp_path: Path) -> None:
     from evaltrace.cli import main
 
