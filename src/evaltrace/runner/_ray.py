@@ -135,7 +135,7 @@ class RayExecutor:
         try:
             await _Dispatch(self, box, environment, deliver).run(jobs)
         finally:
-            await self._close_run(recipe.run_id)
+            environment.telemetry.count_dropped_elsewhere(await self._close_run(recipe.run_id))
             if owned and not self._kept:
                 self.shutdown()
 
@@ -162,14 +162,19 @@ class RayExecutor:
         self._actors = actors
         self._places = [f"{address} pid {pid}" for address, pid in places]
 
-    async def _close_run(self, run_id: str) -> None:
-        """Have every worker flush and close the run (bounded: a dead worker is not waited for)."""
+    async def _close_run(self, run_id: str) -> int:
+        """Have every worker flush and close the run; the spans their exporters dropped.
+
+        Bounded: a dead or hung worker is not waited for past ``CLOSE_DEADLINE``.
+        """
         calls = [asyncio.ensure_future(_awaited(a.close_run.remote(run_id))) for a in self._actors]
-        if calls:
-            _, late = await asyncio.wait(calls, timeout=CLOSE_DEADLINE)
-            for call in late:
-                call.cancel()
-            await asyncio.gather(*calls, return_exceptions=True)
+        if not calls:
+            return 0
+        _, late = await asyncio.wait(calls, timeout=CLOSE_DEADLINE)
+        for call in late:
+            call.cancel()
+        closed = await asyncio.gather(*calls, return_exceptions=True)
+        return sum(dropped for dropped in closed if isinstance(dropped, int))
 
 
 class _Dispatch:

@@ -83,6 +83,7 @@ class Telemetry:
         self.owned = owned
         self._installed = installed  # made by install_tracer_provider: its exporters are known
         self._exporters = exporters or []
+        self._dropped_elsewhere = 0
         self._handlers: dict[_HandlerKey, TelemetryHandler] = {}
         self._calls: dict[bool, CallTracer | None] = {}
         self._own_spans = own_spans_allowed()
@@ -100,8 +101,17 @@ class Telemetry:
 
     @property
     def dropped_spans(self) -> int:
-        """Spans our exporters dropped (queue full) or failed to deliver."""
-        return sum(p.dropped + p.failed for p in self._exporters)
+        """Spans our exporters dropped (queue full) or failed to deliver.
+
+        For a run on other processes it includes what their exporters dropped
+        (``count_dropped_elsewhere``).
+        """
+        return sum(p.dropped + p.failed for p in self._exporters) + self._dropped_elsewhere
+
+    def count_dropped_elsewhere(self, spans: int) -> None:
+        """Count spans of this run that another process's exporters dropped (e.g. a worker's)."""
+        with self._lock:
+            self._dropped_elsewhere += spans
 
     def handler(self, *, in_process: bool = False) -> TelemetryHandler:
         """The util-genai handler for model calls (INTERNAL spans when in-process).

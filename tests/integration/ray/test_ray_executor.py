@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,33 @@ async def test_one_trace_across_the_workers_with_the_apps_provider(
     assert {i.span_id for i in result.interactions} == {s.span_id for s in chat_spans}
     # The driver's provider got the root span and none of the workers' spans.
     assert not [s for s in exporter.get_finished_spans() if s.name.startswith("case ")]
+
+
+async def test_the_spans_a_workers_exporter_drops_are_counted_on_the_driver(
+    ray_cluster: Any, server: FaultServer
+) -> None:
+    with socket.socket() as closed:  # a collector that is down: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    executor = RayExecutor(
+        workers=1,
+        runtime_env={
+            "env_vars": {
+                "OTEL_TRACES_EXPORTER": "otlp",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+                # Room for one span, exported only at the run's end: the rest are dropped.
+                "OTEL_BSP_MAX_QUEUE_SIZE": "1",
+                "OTEL_BSP_SCHEDULE_DELAY": "600000",
+            }
+        },
+    )
+    result = await evaluate(_cases("down", 3), [Contains()], task=_model(server), executor=executor)
+    assert result.complete and len(result.interactions) == 3
+    # The driver exports nothing (no OTEL_* here). The worker's 9 spans (each case's case,
+    # metric and chat span): 8 found the queue full; the one queued may also have failed
+    # by the time the worker closed the run (else it goes on retrying in the background).
+    assert result.dropped_spans in (8, 9)
 
 
 async def test_two_concurrent_runs_on_one_cluster_do_not_mix(
