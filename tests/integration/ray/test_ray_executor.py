@@ -32,6 +32,7 @@ from evaltrace import (
     evaluate,
     read_case_results,
 )
+from evaltrace.providers._local_runtime import load_counts
 from evaltrace.providers.openai_compat import OpenAIProvider
 from tests.support import servers
 from tests.support.fault_server import Action, FaultServer, Outcome
@@ -356,6 +357,29 @@ async def test_a_lost_attempt_reports_the_calls_its_worker_had_reported(
     (victim_case,) = [c for c in result.cases if c.case_id == victim]
     assert len(victim_case.interactions) == 2  # the attempt that came back: both its calls
     assert all(f"pid={pid}" not in i.prompt for i in victim_case.interactions)
+
+
+async def _model_loads_here(question: str) -> str:
+    """This worker's process id and how many llama.cpp models it has loaded."""
+    return f"{os.getpid()} {load_counts()['llama.cpp']}"
+
+
+async def test_the_embedded_model_loads_once_per_worker(ray_cluster: Any) -> None:
+    executor = RayExecutor(workers=2, concurrency_per_worker=1)
+    await executor.start()
+    try:
+        for run in range(2):  # two runs, each building "local:" on both workers
+            result = await evaluate(
+                _cases(f"local{run}-", 2), [Contains()], task="local:", executor=executor
+            )
+            assert result.complete and not [c for c in result.cases if c.error]
+            assert {i.model for i in result.interactions} == {"gemma-3-270m"}
+        loads = await evaluate(_cases("loads", 4), [], task=_model_loads_here, executor=executor)
+    finally:
+        executor.shutdown()
+    per_worker = {tuple(str(c.output).split()) for c in loads.cases}
+    assert len({pid for pid, _ in per_worker}) == 2
+    assert {count for _, count in per_worker} == {"1"}
 
 
 def test_the_cli_runs_a_dataset_on_the_cluster(ray_cluster: Any, tmp_path: Path) -> None:
