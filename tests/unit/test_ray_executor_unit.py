@@ -115,6 +115,34 @@ async def test_a_batch_reports_what_finished_and_the_calls_of_what_still_runs() 
     await worker.close_run("run-3")
 
 
+async def test_a_worker_runs_at_most_its_concurrency_the_rest_wait_there() -> None:
+    running, most = 0, 0
+    release = asyncio.Event()
+
+    async def task(question: str) -> str:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        return "yes"
+
+    recipe = RunRecipe(name="w", run_id="run-5", metrics=(Contains(),), task=task)
+    worker = CaseWorker(None, 2)
+    reports = worker.run("run-5", [recipe], _jobs("a", "b", "c", "d", "e"))
+    first = asyncio.ensure_future(anext(reports))
+    while running < 2:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)  # the queued jobs had every chance to start: they did not
+    assert (running, most) == (2, 2)
+    release.set()
+    finished = [index for index, _ in (await first).finished]
+    async for report in reports:
+        finished += [index for index, _ in report.finished]
+    assert sorted(finished) == [0, 1, 2, 3, 4] and most == 2
+    await worker.close_run("run-5")
+
+
 class _Misconfigured(Contains):
     """A metric whose configuration error (unlike a bug) stops the run, as locally."""
 
@@ -158,6 +186,11 @@ def test_options_are_checked() -> None:
         RayExecutor(workers=0)
     executor = RayExecutor(workers=3, concurrency_per_worker=4)
     assert executor.concurrency == 12 and executor.remote
+    assert (executor.queued_per_worker, executor.jobs_per_worker) == (1, 5)
+    assert RayExecutor(concurrency_per_worker=16).queued_per_worker == 4
+    assert RayExecutor(concurrency_per_worker=2, queued_per_worker=0).jobs_per_worker == 2
+    with pytest.raises(ConfigurationError, match="queued_per_worker"):
+        RayExecutor(queued_per_worker=-1)
 
 
 async def test_a_local_run_reports_no_lost_attempts() -> None:

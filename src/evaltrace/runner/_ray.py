@@ -64,6 +64,12 @@ class RayExecutor:
     ``concurrency_per_worker`` (times the metrics, for a judge) calls in flight
     per worker: a provider's run-wide limit is split evenly over the workers.
 
+    Each worker also holds up to ``queued_per_worker`` jobs waiting for a free
+    slot (default: a quarter of ``concurrency_per_worker``, at least 1), so a
+    slot that frees starts its next case at once instead of after a round trip
+    to the driver; 0 sends a job only when a slot is free. A worker that dies
+    loses the jobs queued there with those running: they are lost attempts too.
+
     Actors are made on first use; those made by a run are stopped when it
     ends, those made by ``start()`` stay until ``shutdown()`` (for several runs).
     """
@@ -76,6 +82,7 @@ class RayExecutor:
         *,
         workers: int = 2,
         concurrency_per_worker: int = 8,
+        queued_per_worker: int | None = None,
         max_attempts: int = 3,
         num_cpus: float = 1.0,
         worker_setup: Callable[[], object] | None = None,
@@ -89,6 +96,11 @@ class RayExecutor:
         self.address = address
         self.workers = workers
         self.concurrency_per_worker = concurrency_per_worker
+        if queued_per_worker is None:
+            queued_per_worker = max(1, concurrency_per_worker // 4)
+        if queued_per_worker < 0:
+            raise ConfigurationError("queued_per_worker must be 0 or more")
+        self.queued_per_worker = queued_per_worker
         self.max_attempts = max_attempts
         self.num_cpus = num_cpus
         self.worker_setup = worker_setup
@@ -102,6 +114,11 @@ class RayExecutor:
     def concurrency(self) -> int:
         """Cases run at once over all workers."""
         return self.workers * self.concurrency_per_worker
+
+    @property
+    def jobs_per_worker(self) -> int:
+        """Jobs a worker holds at a time: those running and those queued there."""
+        return self.concurrency_per_worker + self.queued_per_worker
 
     async def start(self) -> None:
         """Connect to the cluster and start the workers; they stay until ``shutdown()``."""
@@ -146,7 +163,7 @@ class RayExecutor:
         _connect(ray, self.address)
         actor_class = ray.remote(CaseWorker)
         options: dict[str, Any] = {
-            "max_concurrency": self.concurrency_per_worker + 2,  # + the control calls
+            "max_concurrency": self.jobs_per_worker + 2,  # + the control calls
             "max_restarts": -1,
             "max_task_retries": 0,  # a lost case is retried here, where it is counted
             "num_cpus": self.num_cpus,
@@ -180,9 +197,10 @@ class RayExecutor:
 class _Dispatch:
     """One run's jobs over the workers: bounded in flight, in batches, lost attempts run again.
 
-    Each worker has ``concurrency_per_worker`` slots. Whenever slots are free the
-    driver sends their worker one call with as many jobs, and reads the call's
-    reports as they come: the slots of finished cases are refilled together.
+    Each worker takes ``concurrency_per_worker + queued_per_worker`` jobs at a
+    time. Whenever some are back the driver sends their worker one call with as
+    many new jobs, and reads the call's reports as they come: the places of
+    cases that finished together are refilled together.
     """
 
     def __init__(
@@ -197,7 +215,7 @@ class _Dispatch:
         self.environment = environment
         self.deliver = deliver
         self.run_id = environment.run_id
-        self.free = dict.fromkeys(range(executor.workers), executor.concurrency_per_worker)
+        self.free = dict.fromkeys(range(executor.workers), executor.jobs_per_worker)
         self.retry: deque[tuple[CaseJob, tuple[LostAttempt, ...]]] = deque()
         self.reading: dict[asyncio.Future[Report | None], _Call] = {}
         #: What each case in progress had made when its worker last reported.
@@ -229,22 +247,27 @@ class _Dispatch:
             self._cancel()
 
     def _submit(self, jobs: Iterator[CaseJob]) -> None:
-        """Fill every free slot of every worker that answers, one call per worker."""
+        """Fill the free places of the workers that answer, dealt round, one call per worker."""
         unavailable = {*self.reviving.values(), *self.retired}
-        for worker, free in self.free.items():
-            if not free or worker in unavailable:
-                continue
-            batch: dict[int, _Attempt] = {}
-            while len(batch) < free and (following := self._next(jobs)) is not None:
-                job, lost = following
-                batch[len(batch)] = _Attempt(job, worker, lost)
-            if not batch:
-                return
-            self.free[worker] -= len(batch)
-            self.out.update(a.job.key for a in batch.values())
-            actor = self.executor._actors[worker]
-            batch_jobs = [a.job for a in batch.values()]
-            self._follow(_Call(worker, actor.run.remote(self.run_id, self.box, batch_jobs), batch))
+        free = {w: n for w, n in self.free.items() if n and w not in unavailable}
+        batches: dict[int, dict[int, _Attempt]] = {w: {} for w in free}
+        places = (w for p in range(max(free.values(), default=0)) for w, n in free.items() if n > p)
+        for worker in places:
+            following = self._next(jobs)
+            if following is None:
+                break
+            batch = batches[worker]
+            batch[len(batch)] = _Attempt(following[0], worker, following[1])
+        for worker, batch in batches.items():
+            if batch:
+                self._send(worker, batch)
+
+    def _send(self, worker: int, batch: dict[int, _Attempt]) -> None:
+        self.free[worker] -= len(batch)
+        self.out.update(a.job.key for a in batch.values())
+        jobs = [a.job for a in batch.values()]
+        stream = self.executor._actors[worker].run.remote(self.run_id, self.box, jobs)
+        self._follow(_Call(worker, stream, batch))
 
     def _follow(self, call: _Call) -> None:
         """Read the call's next report."""
@@ -291,7 +314,7 @@ class _Dispatch:
             self.retired.add(worker)
             return
         out = sum(len(c.pending) for c in self.reading.values() if c.worker == worker)
-        self.free[worker] = self.executor.concurrency_per_worker - out
+        self.free[worker] = self.executor.jobs_per_worker - out
 
     def _lost(self, call: _Call, exc: BaseException) -> None:
         """Every job of the call still out is lost with its worker: run again or given up."""

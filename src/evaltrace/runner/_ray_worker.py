@@ -52,16 +52,20 @@ class Report(NamedTuple):
 
 
 class CaseWorker:
-    """Runs case jobs of any number of runs, ``concurrency`` at a time (the actor's limit)."""
+    """Runs case jobs of any number of runs, ``concurrency`` at a time in all."""
 
     def __init__(self, setup: Callable[[], object] | None, concurrency: int) -> None:
         if setup is not None:
             setup()  # the user's worker setup: e.g. install a TracerProvider of their own
         self._concurrency = concurrency
+        #: Cases run at once here, over all runs (the driver also sends jobs to wait here).
+        self._slots = asyncio.Semaphore(concurrency)
         self._runs: dict[str, tuple[CaseEnvironment, AsyncExitStack]] = {}
         self._opening = asyncio.Lock()
         #: The cases in progress here, by run: their last progress reported.
         self._running: dict[str, dict[CaseKey, Progress]] = {}
+        #: Runs being stopped (a call of theirs was cancelled or failed): no job of theirs starts.
+        self._stopping: set[str] = set()
 
     def where(self) -> tuple[str, int]:
         """This worker's node address and process id."""
@@ -92,11 +96,12 @@ class CaseWorker:
         ready: asyncio.Queue[asyncio.Task[CaseOutcome]] = asyncio.Queue()
         with use_telemetry(environment.telemetry):
             tasks = {
-                asyncio.create_task(run_case(job, environment)): i for i, job in enumerate(jobs)
+                asyncio.create_task(self._run_case(run_id, job, environment, running)): i
+                for i, job in enumerate(jobs)
             }
-        for task, index in tasks.items():
-            running[jobs[index].key] = Progress(0, 0.0)
+        for task in tasks:
             task.add_done_callback(ready.put_nowait)
+        completed = False
         try:
             left = len(tasks)
             while left:
@@ -104,23 +109,41 @@ class CaseWorker:
                 while not ready.empty():
                     done.append(ready.get_nowait())
                 left -= len(done)
-                for task in done:
-                    running.pop(jobs[tasks[task]].key, None)
                 errors = [e for e in (task.exception() for task in done) if e is not None]
                 finished = [(tasks[t], t.result()) for t in done if t.exception() is None]
                 yield Report(finished, _progress(environment, running))
                 if errors:
                     raise errors[0]
+            completed = True
         finally:
-            for task, index in tasks.items():
+            if not completed:  # the driver is stopping the run: its queued jobs must not start
+                self._stopping.add(run_id)
+            for task in tasks:
                 task.cancel()
-                running.pop(jobs[index].key, None)
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_case(
+        self,
+        run_id: str,
+        job: CaseJob,
+        environment: CaseEnvironment,
+        running: dict[CaseKey, Progress],
+    ) -> CaseOutcome:
+        """Run the job once a slot is free (unless its run is stopping); in ``running`` then."""
+        async with self._slots:
+            if run_id in self._stopping:
+                raise asyncio.CancelledError  # its call's cancellation is on its way
+            running[job.key] = Progress(0, 0.0)
+            try:
+                return await run_case(job, environment)
+            finally:
+                running.pop(job.key, None)
 
     async def close_run(self, run_id: str) -> int:
         """Flush and close the run in this process; the spans its exporters dropped."""
         opened = self._runs.pop(run_id, None)
         self._running.pop(run_id, None)
+        self._stopping.discard(run_id)
         if opened is None:
             return 0
         environment, owned = opened
