@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from evaltrace.records import Case
 
 __all__ = [
+    "DatasetDigest",
     "as_text",
     "canonical_json",
     "conversation",
@@ -95,9 +96,27 @@ def dataset_fingerprint(cases: Iterable[Case]) -> str:
     context and the output it came with (None when it has none): the same
     cases in another order have the same fingerprint; any other change to a
     case changes it. Metadata does not count (it is about the case, not in it).
+    ``DatasetDigest`` computes it case by case (for a dataset read lazily).
     """
-    rows = sorted(
-        canonical_json(
+    digest = DatasetDigest()
+    for case in cases:
+        digest.add(case)
+    return digest.hexdigest()
+
+
+class DatasetDigest:
+    """``dataset_fingerprint``, added to case by case: 32 bytes kept per case.
+
+    The fingerprint is the SHA-256 over the sorted SHA-256 digests of each
+    case's canonical JSON ``[id, input, expected, context, [output] or None]``.
+    """
+
+    def __init__(self) -> None:
+        self._digests: list[bytes] = []
+
+    def add(self, case: Case) -> None:
+        """Count one case."""
+        row = canonical_json(
             [
                 case.id,
                 case.input,
@@ -106,10 +125,11 @@ def dataset_fingerprint(cases: Iterable[Case]) -> str:
                 [case.output] if case.has_output else None,
             ]
         )
-        for case in cases
-    )
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(row.encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+        self._digests.append(hashlib.sha256(row.encode("utf-8")).digest())
+
+    def hexdigest(self) -> str:
+        """The fingerprint of the cases added so far."""
+        total = hashlib.sha256()
+        for digest in sorted(self._digests):
+            total.update(digest)
+        return total.hexdigest()
