@@ -119,15 +119,25 @@ class RunPlan:
             raise _changed(self.cases, None, f"it has {position + 1} cases, not {self.count}")
 
 
-def _scan(cases: Iterable[Case]) -> tuple[tuple[str, ...], str]:
-    """The cases' ids and fingerprint, in one pass; repeated ids raise ``ConfigurationError``."""
+def _scan(cases: PlanCases) -> tuple[tuple[str, ...], str]:
+    """The cases' ids and fingerprint, in one pass; repeated ids raise an error.
+
+    A file is read without the reader's own check of repeated ids (it keeps a
+    line per id): only if an id repeats is it read again, for the error that
+    names the lines.
+    """
+    read = cases.with_lines(unique_ids=False) if isinstance(cases, CaseFile) else enumerate(cases)
     ids: list[str] = []
     repeats: Counter[str] = Counter()
     digest = DatasetDigest()
-    for case in cases:
+    for _, case in read:
         ids.append(_next_id(case, repeats))
         digest.add(case)
-    _check_unique(ids)
+    if len(set(ids)) != len(ids):
+        if isinstance(cases, CaseFile):
+            for _ in cases.with_lines():  # raises the DatasetError of a repeated own id
+                pass
+        _raise_repeated(ids)
     return tuple(ids), digest.hexdigest()
 
 
@@ -172,9 +182,7 @@ def _next_id(case: Case, repeats: Counter[str]) -> str:
     return base if repeats[base] == 1 else f"{base}~{repeats[base]}"
 
 
-def _check_unique(ids: Sequence[str]) -> None:
-    if len(set(ids)) == len(ids):
-        return
+def _raise_repeated(ids: Sequence[str]) -> None:
     counts = Counter(ids)
     duplicates = sorted(i for i, n in counts.items() if n > 1)
     raise ConfigurationError(f"case ids must be unique; repeated: {duplicates[:5]}")
