@@ -547,7 +547,7 @@ def test_progress_bar_counts_finished_cases() -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)
     case = CaseResult(case=Case(input="q"), case_id="last-one", output="a")
-    with case_progress(2, enabled=True, console=console) as advance:
+    with case_progress(lambda: 2, enabled=True, console=console) as advance:
         advance(case)
         advance(case)
     assert "2/2" in buffer.getvalue() and "last-one" in buffer.getvalue()

@@ -59,11 +59,19 @@ _USAGE_HEADERS = (
 )
 
 
-def render_result(result: EvaluationResult, console: Console) -> None:
-    """Print the run header, scores by metric, the (worst) cases, usage by model, errors."""
-    console.print(_header(result))
+def render_result(
+    result: EvaluationResult, console: Console, *, streamed_cases: int | None = None
+) -> None:
+    """Print the run header, scores by metric, the (worst) cases, usage by model, errors.
+
+    ``streamed_cases`` is given for a run that kept only summaries: how many
+    cases its results stream holds (the result holds none).
+    """
+    console.print(_header(result, streamed_cases))
     console.print(metric_table(result))
-    if result.trials:
+    if streamed_cases is not None:
+        console.print("Cases: only in the results stream (the run kept summaries only).")
+    elif result.trials:
         console.print(trials_table(result, console.width))
     elif len(result.cases) <= WORST_CASES:
         console.print(case_table(result, console.width))
@@ -71,7 +79,7 @@ def render_result(result: EvaluationResult, console: Console) -> None:
         worst = worst_first(result.cases)[:WORST_CASES]
         title = f"Worst cases ({len(worst)} of {len(result.cases)}, lowest mean score first)"
         console.print(case_table(result, console.width, cases=worst, title=title))
-    if result.interactions:
+    if result.interactions or result.totals.calls:
         console.print(usage_table(result, console.width))
     else:
         console.print("No model calls were made.")
@@ -126,12 +134,14 @@ def _error_rows(result: EvaluationResult) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _header(result: EvaluationResult) -> Text:
+def _header(result: EvaluationResult, streamed_cases: int | None) -> Text:
     text = Text()
     text.append(f"evaluation {result.name!r}", style="bold")
     status = "complete" if result.complete else "INCOMPLETE (interrupted or failed)"
     count = f"{len(result.cases)} cases"
-    if result.repeat > 1:
+    if streamed_cases is not None:
+        count = f"{streamed_cases} case results"
+    elif result.repeat > 1:
         count = f"{len(result.trials)} cases x {result.repeat} trials"
     text.append(f": {count}, {status}, {result.duration:.1f} s, run {result.run_id}")
     return text
