@@ -156,6 +156,41 @@ def test_run_reads_csv(models: Models, tmp_path: Path, capsys: pytest.CaptureFix
     assert EvaluationResult.load(tmp_path / "r.json").cases[0].case.metadata == {"topic": "nature"}
 
 
+def test_run_summaries_only_keeps_every_case_in_the_stream_only(
+    models: Models, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m1", lambda messages: "Paris" if "France" in messages[-1].content else "54")
+    output = tmp_path / "results.json"
+    argv = ["run", str(dataset), "-m", "contains", "--task", f"{PREFIX}:m1", "-o", str(output)]
+    code, out, err = run([*argv, "--summaries-only", "--no-progress"], capsys)
+    assert code == 0, err
+    assert "'qa': 3 case results, complete" in out
+    assert row(out, "contains")[1:] == ["0.333", "33%", "3/3", "0"]
+    assert "Cases: only in the results stream (the run kept summaries only)." in out
+    assert row(out, "total")[1:3] == ["", "2"]  # the calls, counted without keeping them
+    stream = tmp_path / "results.cases.jsonl"
+    assert f"results: {output}  (summaries only; case by case: {stream})" in out
+    saved = EvaluationResult.load(output)
+    assert saved.cases == [] and saved.interactions == [] and saved.totals.calls == 2
+    assert saved.metrics["contains"].mean == pytest.approx(1 / 3)
+    assert sorted(c.case_id for c in read_case_results(stream)) == ["capital", "given", "sum"]
+
+
+def test_run_checks_every_case_of_the_file_before_the_first_model_call(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m1", "yes")
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"input": f"q{i}"} for i in range(5)])
+    data.write_text(data.read_text() + '{"input": "last", "context": 1}\n')
+    code, _, err = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m1"], capsys)
+    assert (code, err) == (
+        2,
+        f"evaltrace: error: {data}:6: field 'context': must be a string or a list of strings, "
+        "not a number\n",
+    )
+    assert "m1" not in models.built  # no model was even built
+
+
 def test_regex_and_json_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_jsonl(tmp_path / "out.jsonl", [{"id": "j", "input": "q", "output": '{"a": 12}'}])
     code, out, _ = run(

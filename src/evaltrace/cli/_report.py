@@ -68,7 +68,7 @@ def render_result(
     cases its results stream holds (the result holds none).
     """
     console.print(_header(result, streamed_cases))
-    console.print(metric_table(result))
+    console.print(metric_table(result, streamed_cases))
     if streamed_cases is not None:
         console.print("Cases: only in the results stream (the run kept summaries only).")
     elif result.trials:
@@ -147,9 +147,13 @@ def _header(result: EvaluationResult, streamed_cases: int | None) -> Text:
     return text
 
 
-def metric_table(result: EvaluationResult) -> Table:
-    """Mean, pass rate, number scored and failures of every metric."""
+def metric_table(result: EvaluationResult, cases: int | None = None) -> Table:
+    """Mean, pass rate, number scored and failures of every metric.
+
+    ``cases``: how many case results were scored (default: the result's).
+    """
     trials = result.repeat > 1
+    scored_of = len(result.cases) if cases is None else cases
     table = Table(title="Scores by metric", title_justify="left")
     table.add_column("metric")
     headers = ("mean", "interval", "pass rate", "scored trials", "failures")
@@ -163,7 +167,7 @@ def metric_table(result: EvaluationResult) -> Table:
             _fraction(summary.mean),
             *interval,
             _percent(summary.pass_rate),
-            f"{summary.count}/{len(result.cases)}",
+            f"{summary.count}/{scored_of}",
             failures,
         )
     if trials:
