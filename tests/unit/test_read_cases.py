@@ -212,7 +212,9 @@ def test_a_case_without_id_is_recognised_by_its_content(tmp_path: Path) -> None:
         list(plan.jobs({}))
 
 
-@pytest.mark.parametrize(("now", "what"), [(2, "it has 2 cases, not 3"), (4, "it has more than the 3 cases planned")])
+@pytest.mark.parametrize(
+    ("now", "what"), [(2, "it has 2 cases, not 3"), (4, "it has more than the 3 cases planned")]
+)
 def test_a_file_that_grew_or_shrank_after_planning_fails_the_run(
     tmp_path: Path, now: int, what: str
 ) -> None:
