@@ -192,7 +192,7 @@ def memory_one(n: int, mode: str, keep_cases: bool, source: str = "file") -> dic
             _cases(n) if source == "list" else read_cases(_write_dataset(Path(tmp) / "d.jsonl", n))
         )
         stream = Path(tmp) / "cases.jsonl"
-        options = {"results_path": stream, "keep_cases": keep_cases, "calls": n}
+        options: dict[str, Any] = {"results_path": stream, "keep_cases": keep_cases, "calls": n}
         if mode == "ray":
             with local_cluster():
                 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
