@@ -174,6 +174,10 @@ def test_run_summaries_only_keeps_every_case_in_the_stream_only(
     assert saved.cases == [] and saved.interactions == [] and saved.totals.calls == 2
     assert saved.metrics["contains"].mean == pytest.approx(1 / 3)
     assert sorted(c.case_id for c in read_case_results(stream)) == ["capital", "given", "sum"]
+    code, out, err = run(["show", str(output)], capsys)
+    assert code == 0 and "'qa': summaries only, complete" in out
+    assert row(out, "contains")[1:] == ["0.333", "33%", "3", "0"]  # 3 scored, of cases unknown
+    assert "Cases: only in the results stream" in out
 
 
 def test_run_checks_every_case_of_the_file_before_the_first_model_call(

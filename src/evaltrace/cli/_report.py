@@ -27,6 +27,7 @@ __all__ = [
     "clip",
     "cost_text",
     "errors_table",
+    "holds_summaries_only",
     "metric_table",
     "render_result",
     "seconds",
@@ -65,11 +66,13 @@ def render_result(
     """Print the run header, scores by metric, the (worst) cases, usage by model, errors.
 
     ``streamed_cases`` is given for a run that kept only summaries: how many
-    cases its results stream holds (the result holds none).
+    case results its results stream holds (the result holds none). A saved
+    summaries-only result is told apart by its scores without cases.
     """
-    console.print(_header(result, streamed_cases))
+    summaries_only = streamed_cases is not None or holds_summaries_only(result)
+    console.print(_header(result, streamed_cases, summaries_only=summaries_only))
     console.print(metric_table(result, streamed_cases))
-    if streamed_cases is not None:
+    if summaries_only:
         console.print("Cases: only in the results stream (the run kept summaries only).")
     elif result.trials:
         console.print(trials_table(result, console.width))
@@ -86,6 +89,12 @@ def render_result(
     errors = errors_table(result, console.width)
     if errors is not None:
         console.print(errors)
+
+
+def holds_summaries_only(result: EvaluationResult) -> bool:
+    """Whether ``result`` has scores or calls but no case: a run that kept summaries only."""
+    scored = any(m.count or m.failures for m in result.metrics.values())
+    return not result.cases and (scored or result.totals.calls > 0)
 
 
 def worst_first(cases: Sequence[CaseResult]) -> list[CaseResult]:
@@ -134,13 +143,15 @@ def _error_rows(result: EvaluationResult) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _header(result: EvaluationResult, streamed_cases: int | None) -> Text:
+def _header(result: EvaluationResult, streamed_cases: int | None, *, summaries_only: bool) -> Text:
     text = Text()
     text.append(f"evaluation {result.name!r}", style="bold")
     status = "complete" if result.complete else "INCOMPLETE (interrupted or failed)"
     count = f"{len(result.cases)} cases"
     if streamed_cases is not None:
         count = f"{streamed_cases} case results"
+    elif summaries_only:
+        count = "summaries only"
     elif result.repeat > 1:
         count = f"{len(result.trials)} cases x {result.repeat} trials"
     text.append(f": {count}, {status}, {result.duration:.1f} s, run {result.run_id}")
@@ -150,10 +161,13 @@ def _header(result: EvaluationResult, streamed_cases: int | None) -> Text:
 def metric_table(result: EvaluationResult, cases: int | None = None) -> Table:
     """Mean, pass rate, number scored and failures of every metric.
 
-    ``cases``: how many case results were scored (default: the result's).
+    ``cases``: how many case results were scored (default: the result's; none
+    shown for a summaries-only result, which does not say).
     """
     trials = result.repeat > 1
-    scored_of = len(result.cases) if cases is None else cases
+    scored_of = f"/{len(result.cases) if cases is None else cases}"
+    if cases is None and holds_summaries_only(result):
+        scored_of = ""
     table = Table(title="Scores by metric", title_justify="left")
     table.add_column("metric")
     headers = ("mean", "interval", "pass rate", "scored trials", "failures")
@@ -167,7 +181,7 @@ def metric_table(result: EvaluationResult, cases: int | None = None) -> Table:
             _fraction(summary.mean),
             *interval,
             _percent(summary.pass_rate),
-            f"{summary.count}/{scored_of}",
+            f"{summary.count}{scored_of}",
             failures,
         )
     if trials:
