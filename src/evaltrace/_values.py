@@ -18,6 +18,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from evaltrace.records import Case
 
@@ -109,10 +111,11 @@ class DatasetDigest:
 
     The fingerprint is the SHA-256 over the sorted SHA-256 digests of each
     case's canonical JSON ``[id, input, expected, context, [output] or None]``.
+    The digests are kept end to end in one buffer and sorted there.
     """
 
     def __init__(self) -> None:
-        self._digests: list[bytes] = []
+        self._digests = bytearray()
 
     def add(self, case: Case) -> None:
         """Count one case."""
@@ -125,11 +128,14 @@ class DatasetDigest:
                 [case.output] if case.has_output else None,
             ]
         )
-        self._digests.append(hashlib.sha256(row.encode("utf-8")).digest())
+        self._digests += hashlib.sha256(row.encode("utf-8")).digest()
 
     def hexdigest(self) -> str:
         """The fingerprint of the cases added so far."""
-        total = hashlib.sha256()
-        for digest in sorted(self._digests):
-            total.update(digest)
-        return total.hexdigest()
+        digests = np.frombuffer(self._digests, dtype=_DIGEST)
+        digests.sort()  # in place: bytewise, as sorting the digests as bytes would
+        return hashlib.sha256(self._digests).hexdigest()
+
+
+#: One SHA-256 digest as a numpy item (sorted bytewise).
+_DIGEST = np.dtype((np.void, hashlib.sha256().digest_size))

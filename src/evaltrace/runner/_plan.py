@@ -133,12 +133,14 @@ def _scan(cases: PlanCases) -> tuple[tuple[str, ...], str]:
     for _, case in read:
         ids.append(_next_id(case, repeats))
         digest.add(case)
+    fingerprint = digest.hexdigest()
+    del digest  # its digests go before the set of ids is made
     if len(set(ids)) != len(ids):
         if isinstance(cases, CaseFile):
             for _ in cases.with_lines():  # raises the DatasetError of a repeated own id
                 pass
         _raise_repeated(ids)
-    return tuple(ids), digest.hexdigest()
+    return tuple(ids), fingerprint
 
 
 def _has_id(case: Case, planned: str) -> bool:
