@@ -1,5 +1,10 @@
 """Read evaluation cases from ``.jsonl``, ``.json`` and ``.csv`` files.
 
+``load_cases`` returns them as a list; ``read_cases`` returns a ``CaseFile``
+that reads them from the file each time it is iterated (one case in memory
+at a time, except a ``.json`` list, which is parsed whole). Both check the
+same things and raise the same errors: ``load_cases`` is ``list(read_cases())``.
+
 Every problem raises ``DatasetError`` naming the file, the 1-based line and the
 field, e.g. ``qa.jsonl:7: field 'expected': must be a string or null, not int``.
 

@@ -180,6 +180,15 @@ def test_run_summaries_only_keeps_every_case_in_the_stream_only(
     assert "Cases: only in the results stream" in out
 
 
+def test_run_without_a_task_names_the_first_cases_without_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [{"input": f"q{i}", **({"output": "a"} if i == 1 else {})} for i in range(6)]
+    data = write_jsonl(tmp_path / "qa.jsonl", records)
+    code, _, err = run(["run", str(data), "-m", "contains"], capsys)
+    assert code == 2 and "5 of 6 cases have no output (0, 2, 3, ...): pass --task" in err
+
+
 def test_run_checks_every_case_of_the_file_before_the_first_model_call(
     models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

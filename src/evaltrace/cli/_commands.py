@@ -454,16 +454,17 @@ def _write_report(result: EvaluationResult, path: Path) -> Path:
 
 def _require_outputs(cases: Iterable[Case]) -> None:
     """Every case has an output (there is no task to make them); read case by case."""
-    missing: list[str] = []
-    count = 0
-    for index, case in enumerate(cases):
-        count += 1
+    shown: list[str] = []  # the first few cases without one
+    missing = count = 0
+    for count, case in enumerate(cases, start=1):
         if not case.has_output:
-            missing.append(case.id or str(index))
+            missing += 1
+            if len(shown) < 3:
+                shown.append(case.id or str(count - 1))
     if missing:
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        listed = ", ".join(shown) + (", ..." if missing > 3 else "")
         raise ConfigurationError(
-            f"{len(missing)} of {count} cases have no output ({shown}): pass --task "
+            f"{missing} of {count} cases have no output ({listed}): pass --task "
             "provider:model (or --task-base-url URL) to produce them, or add an 'output' field"
         )
 
