@@ -180,6 +180,19 @@ def test_run_summaries_only_keeps_every_case_in_the_stream_only(
     assert "Cases: only in the results stream" in out
 
 
+def test_run_summaries_only_refuses_a_report_that_needs_the_cases(
+    dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", str(dataset), "-m", "contains", "--summaries-only", "--report", "r.html"]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "--report needs the cases, which --summaries-only does not keep" in err
+    assert not (tmp_path / "results.json").exists() and not (tmp_path / "r.html").exists()
+
+
 def test_run_without_a_task_names_the_first_cases_without_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -354,6 +354,11 @@ def cmd_run(options: RunOptions) -> int:
     application instrumented the way its instrumentation's README says (no
     provider of its own) is traced too.
     """
+    if options.summaries_only and options.report:
+        raise ConfigurationError(
+            "--report needs the cases, which --summaries-only does not keep: write the report "
+            "from the stream afterwards (evaltrace report RESULTS.cases.jsonl -o report.html)"
+        )
     url = store_option(options.store, no_store=options.no_store)
     _trace_globally_if_owned()
     metrics = build_metrics(options.metrics, judge=bool(options.judge or options.judge_base_url))
