@@ -246,10 +246,15 @@ async def test_a_run_over_a_file_never_holds_all_its_cases(
     path = numbered(tmp_path / "qa.jsonl", n)
     held: list[int] = []
 
+    def live_cases() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is Case)
+
     def on_case(result: CaseResult) -> None:
         if len(held) < 8 and int(result.case_id[1:]) % 400 == 399:
-            gc.collect()
-            held.append(sum(1 for o in gc.get_objects() if type(o) is Case))
+            held.append(live_cases() - before)
+
+    before = live_cases()  # other tests' cases still alive in this process
 
     result = await evaluate(
         read_cases(path),
