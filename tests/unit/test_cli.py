@@ -608,10 +608,18 @@ def test_progress_bar_counts_finished_cases() -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)
     case = CaseResult(case=Case(input="q"), case_id="last-one", output="a")
-    with case_progress(lambda: 2, enabled=True, console=console) as advance:
+    asked: list[int] = []
+
+    def total() -> int:  # known once the run is planned, so asked at the first case
+        asked.append(2)
+        return 2
+
+    with case_progress(total, enabled=True, console=console) as advance:
+        assert asked == []
         advance(case)
         advance(case)
     assert "2/2" in buffer.getvalue() and "last-one" in buffer.getvalue()
+    assert asked == [2]
 
 
 def test_task_base_url_means_an_openai_compatible_server() -> None:

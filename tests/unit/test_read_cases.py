@@ -90,6 +90,17 @@ def test_a_case_file_yields_the_cases_load_cases_reads_each_time(dataset: Path) 
     assert source.count() == len(load_cases(dataset))
 
 
+def test_a_count_is_read_once_and_again_when_the_file_changes(tmp_path: Path) -> None:
+    path = numbered(tmp_path / "qa.jsonl", 3)
+    source = read_cases(path)
+    assert source.count() == 3 == source.count()
+    numbered(path, 12)
+    assert source.count() == 12
+    path.unlink()
+    with pytest.raises(DatasetError, match="qa.jsonl: no such file"):
+        source.count()
+
+
 def test_a_planned_file_has_the_ids_and_fingerprint_of_its_cases_in_memory(
     dataset: Path,
 ) -> None:
