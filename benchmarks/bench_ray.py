@@ -11,12 +11,15 @@
   workers there are.
 * ``memory``: the driver's peak RSS for N cases streamed to a results file,
   keeping all cases or only summaries (``keep_cases=False``), locally or on Ray;
-  each in a fresh process (``--one`` runs a single configuration).
+  each in a fresh process (``--one`` runs a single configuration). The
+  dataset is a JSONL file written first and read lazily (``read_cases``), so
+  the driver never holds it; ``--source list`` passes a list of cases instead.
 
     .venv/bin/python benchmarks/bench_ray.py io [--calls 2000 --delay 0.05 --concurrency 32]
     .venv/bin/python benchmarks/bench_ray.py cpu [--cases 24]
     .venv/bin/python benchmarks/bench_ray.py merge [--cases 5000]
     .venv/bin/python benchmarks/bench_ray.py memory [--cases 10000 100000 1000000]
+    .venv/bin/python benchmarks/bench_ray.py memory --one 1000000 local 0 [--source list]
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,7 @@ from evaltrace import (  # noqa: E402
     Message,
     RayExecutor,
     evaluate,
+    read_cases,
 )
 from evaltrace.runner import Executor, LocalExecutor  # noqa: E402
 
@@ -73,15 +77,33 @@ def _cases(n: int) -> list[Case]:
     return [Case(id=str(i), input=f"question {i}", expected="yes") for i in range(n)]
 
 
-async def _timed(executor: Executor, cases: list[Case], task: Any, **options: Any) -> float:
+def _write_dataset(path: Path, n: int) -> Path:
+    """``_cases(n)`` as a JSONL dataset file, written line by line (no case list is built)."""
+    with path.open("w", encoding="utf-8") as file:
+        for i in range(n):
+            file.write(json.dumps({"id": str(i), "input": f"question {i}", "expected": "yes"}))
+            file.write("\n")
+    return path
+
+
+async def _timed(
+    executor: Executor,
+    cases: Iterable[Case],
+    task: Any,
+    *,
+    calls: int | None = None,
+    **options: Any,
+) -> float:
+    """Seconds to evaluate ``cases`` (``calls``: how many there are, if not a list)."""
+    expected = len(cases) if calls is None and isinstance(cases, list) else calls
     started = time.perf_counter()
     result = await evaluate(cases, [Contains()], task=task, executor=executor, **options)
-    assert result.complete and result.totals.calls == len(cases), result.lost_attempts
+    assert result.complete and result.totals.calls == expected, result.lost_attempts
     return time.perf_counter() - started
 
 
 async def _ray_timed(
-    workers: int, per_worker: int, cases: list[Case], task: Any, **options: Any
+    workers: int, per_worker: int, cases: Iterable[Case], task: Any, **options: Any
 ) -> tuple[float, float]:
     """(seconds to start the workers and warm them up, seconds of the run once they are)."""
     executor = RayExecutor(workers=workers, concurrency_per_worker=per_worker)
@@ -89,7 +111,7 @@ async def _ray_timed(
     await executor.start()
     # A first small run imports the SDKs and builds the clients in each worker process,
     # as the local warm-up run does in this one.
-    await _timed(executor, cases[: 4 * workers * per_worker], task)
+    await _timed(executor, _cases(4 * workers * per_worker), task)
     up = time.perf_counter() - started
     try:
         return up, await _timed(executor, cases, task, **options)
@@ -159,31 +181,38 @@ def bench_merge(n: int, workers: int) -> dict[str, Any]:
     }
 
 
-def memory_one(n: int, mode: str, keep_cases: bool) -> dict[str, Any]:
-    """One configuration, in this (fresh) process: peak RSS of the driver."""
-    cases = _cases(n)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def memory_one(n: int, mode: str, keep_cases: bool, source: str = "file") -> dict[str, Any]:
+    """One configuration, in this (fresh) process: peak RSS of the driver.
+
+    The baseline is taken once the dataset file is written (or, with
+    ``source="list"``, the list built) and, on Ray, the cluster connected.
+    """
     with tempfile.TemporaryDirectory() as tmp:
+        cases: Iterable[Case] = (
+            _cases(n) if source == "list" else read_cases(_write_dataset(Path(tmp) / "d.jsonl", n))
+        )
         stream = Path(tmp) / "cases.jsonl"
-        options = {"results_path": stream, "keep_cases": keep_cases}
+        options: dict[str, Any] = {"results_path": stream, "keep_cases": keep_cases, "calls": n}
         if mode == "ray":
             with local_cluster():
                 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 _, seconds = asyncio.run(_ray_timed(2, 16, cases, Yes(), **options))
         else:
+            base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             seconds = asyncio.run(_timed(LocalExecutor(32), cases, Yes(), **options))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "cases": n,
         "mode": mode,
         "keep_cases": keep_cases,
+        "dataset": source,
         "rss_before_run_mib": round(base / 1024),
         "peak_rss_mib": round(peak / 1024),
         "seconds": round(seconds, 1),
     }
 
 
-def bench_memory(sizes: Sequence[int], ray_max: int) -> list[dict[str, Any]]:
+def bench_memory(sizes: Sequence[int], ray_max: int, source: str) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
         for mode in ("local", "ray"):
@@ -192,6 +221,7 @@ def bench_memory(sizes: Sequence[int], ray_max: int) -> list[dict[str, Any]]:
                 if (mode == "ray" and n > ray_max) or (keep and n > kept_limit):
                     continue
                 argv = [sys.executable, __file__, "memory", "--one", str(n), mode, str(int(keep))]
+                argv += ["--source", source]
                 out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
                 rows.append(json.loads(out.strip().splitlines()[-1]))
                 print(rows[-1], flush=True)
@@ -208,10 +238,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ray-max", type=int, default=100_000)
     parser.add_argument("--one", nargs=3, metavar=("N", "MODE", "KEEP"))
+    parser.add_argument("--source", choices=["file", "list"], default="file")
     args = parser.parse_args()
     if args.one:
         n, mode, keep = args.one
-        print(json.dumps(memory_one(int(n), mode, keep == "1")))
+        print(json.dumps(memory_one(int(n), mode, keep == "1", args.source)))
         return
     results: Any
     if args.what == "io":
@@ -221,7 +252,8 @@ def main() -> None:
     elif args.what == "merge":
         results = bench_merge((args.cases or [5000])[0], args.workers)
     else:
-        results = bench_memory(args.cases or [10_000, 100_000, 1_000_000], args.ray_max)
+        sizes = args.cases or [10_000, 100_000, 1_000_000]
+        results = bench_memory(sizes, args.ray_max, args.source)
     rows = results if isinstance(results, list) else [results]
     print(table([list(r.values()) for r in rows], list(rows[0])))
     print(save(f"ray_{args.what}", {"results": results}))

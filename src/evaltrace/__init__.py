@@ -11,7 +11,7 @@ from evaltrace.backfill import (
     score_spans_sync,
 )
 from evaltrace.compare import Comparison, ComparisonError, Outcome, compare
-from evaltrace.datasets import load_cases
+from evaltrace.datasets import CaseFile, load_cases, read_cases
 from evaltrace.exceptions import (
     ConfigurationError,
     DatasetError,
@@ -94,6 +94,7 @@ __all__ = [
     "Budget",
     "CallShape",
     "Case",
+    "CaseFile",
     "CaseResult",
     "CaseTrace",
     "CaseTrials",
@@ -159,6 +160,7 @@ __all__ = [
     "install_tracer_provider",
     "load_cases",
     "read_case_results",
+    "read_cases",
     "read_recorded_cases",
     "register_provider",
     "render_comparison_report",

@@ -18,10 +18,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from evaltrace.records import Case
 
 __all__ = [
+    "DatasetDigest",
     "as_text",
     "canonical_json",
     "conversation",
@@ -95,9 +98,28 @@ def dataset_fingerprint(cases: Iterable[Case]) -> str:
     context and the output it came with (None when it has none): the same
     cases in another order have the same fingerprint; any other change to a
     case changes it. Metadata does not count (it is about the case, not in it).
+    ``DatasetDigest`` computes it case by case (for a dataset read lazily).
     """
-    rows = sorted(
-        canonical_json(
+    digest = DatasetDigest()
+    for case in cases:
+        digest.add(case)
+    return digest.hexdigest()
+
+
+class DatasetDigest:
+    """``dataset_fingerprint``, added to case by case: 32 bytes kept per case.
+
+    The fingerprint is the SHA-256 over the sorted SHA-256 digests of each
+    case's canonical JSON ``[id, input, expected, context, [output] or None]``.
+    The digests are kept end to end in one buffer and sorted there.
+    """
+
+    def __init__(self) -> None:
+        self._digests = bytearray()
+
+    def add(self, case: Case) -> None:
+        """Count one case."""
+        row = canonical_json(
             [
                 case.id,
                 case.input,
@@ -106,10 +128,14 @@ def dataset_fingerprint(cases: Iterable[Case]) -> str:
                 [case.output] if case.has_output else None,
             ]
         )
-        for case in cases
-    )
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(row.encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+        self._digests += hashlib.sha256(row.encode("utf-8")).digest()
+
+    def hexdigest(self) -> str:
+        """The fingerprint of the cases added so far."""
+        digests = np.frombuffer(self._digests, dtype=_DIGEST)
+        digests.sort()  # in place: bytewise, as sorting the digests as bytes would
+        return hashlib.sha256(self._digests).hexdigest()
+
+
+#: One SHA-256 digest as a numpy item (sorted bytewise).
+_DIGEST = np.dtype((np.void, hashlib.sha256().digest_size))

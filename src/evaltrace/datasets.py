@@ -1,5 +1,10 @@
 """Read evaluation cases from ``.jsonl``, ``.json`` and ``.csv`` files.
 
+``load_cases`` returns them as a list; ``read_cases`` returns a ``CaseFile``
+that reads them from the file each time it is iterated (one case in memory
+at a time, except a ``.json`` list, which is parsed whole). Both check the
+same things and raise the same errors: ``load_cases`` is ``list(read_cases())``.
+
 Every problem raises ``DatasetError`` naming the file, the 1-based line and the
 field, e.g. ``qa.jsonl:7: field 'expected': must be a string or null, not int``.
 
@@ -26,18 +31,19 @@ file's own name (``field 'question'``).
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from evaltrace.exceptions import DatasetError
 from evaltrace.records import Case
 
-__all__ = ["CASE_FIELDS", "SUPPORTED_SUFFIXES", "load_cases"]
+__all__ = ["CASE_FIELDS", "SUPPORTED_SUFFIXES", "CaseFile", "load_cases", "read_cases"]
 
-#: File name endings ``load_cases`` reads.
+#: File name endings ``load_cases`` and ``read_cases`` read.
 SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 
 #: The fields of a case in a dataset file (``fields=`` of ``load_cases`` may rename them).
@@ -49,11 +55,86 @@ def load_cases(path: str | Path, *, fields: Mapping[str, str] | None = None) -> 
     """Read the cases of a dataset file; raise ``DatasetError`` on any problem.
 
     ``fields`` maps case fields to the names the file uses for them, e.g.
-    ``{"input": "question", "expected": "answer"}``.
+    ``{"input": "question", "expected": "answer"}``. The whole dataset is in
+    memory; ``read_cases`` reads it case by case instead.
     """
-    source = Path(path)
-    name = str(path)
-    names = _field_names(fields or {}, name)
+    return list(read_cases(path, fields=fields))
+
+
+def read_cases(path: str | Path, *, fields: Mapping[str, str] | None = None) -> CaseFile:
+    """The cases of a dataset file, read from the file each time they are iterated.
+
+    The file's type, ``fields`` and that the file can be read are checked now;
+    each case is checked as it is read, with the errors of ``load_cases``.
+    """
+    return CaseFile(path, fields=fields)
+
+
+class CaseFile:
+    """A dataset file as a re-iterable of ``Case``: each iteration reads the file again.
+
+    A ``.jsonl`` or ``.csv`` file is read line by line (row by row), so only
+    the case being read is in memory; a ``.json`` file is parsed whole on each
+    iteration (a JSON list cannot be read item by item), its cases then made
+    one at a time. Reading raises ``DatasetError`` naming the file, the line
+    and the field, as ``load_cases`` does, also for a file with no case.
+    ``evaluate`` and ``evaltrace run`` take a ``CaseFile`` without holding
+    its cases (docs/scale-out.md).
+    """
+
+    def __init__(self, path: str | Path, *, fields: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path)
+        #: The file as the caller named it (errors name it so).
+        self.name = str(path)
+        self.fields: dict[str, str] = dict(fields or {})
+        self._names = _field_names(self.fields, self.name)
+        self._suffix = _dataset_suffix(self.path, self.name)
+        _check_readable(self.path, self.name)
+        self._counted: tuple[tuple[int, int], int] | None = None  # (file state, cases)
+
+    def __iter__(self) -> Iterator[Case]:
+        """The cases, read from the file."""
+        for _, case in self.with_lines():
+            yield case
+
+    def __repr__(self) -> str:
+        return f"CaseFile({self.name!r})"
+
+    def with_lines(self, *, unique_ids: bool = True) -> Iterator[tuple[int, Case]]:
+        """Each case with the 1-based line it starts on.
+
+        ``unique_ids=False`` skips the check that no two cases share an id (it
+        keeps every id read so far), for a reader that checks ids itself.
+        """
+        state = _file_state(self.path)
+        count = 0
+        for located in _cases(
+            self._rows(), self.name, self._suffix, self._names, unique_ids=unique_ids
+        ):
+            count += 1
+            yield located
+        if count == 0:
+            raise DatasetError(self.name, None, None, "the dataset has no cases")
+        self._counted = (state, count)
+
+    def count(self) -> int:
+        """How many cases the file holds (counted once, again only if the file changed)."""
+        if self._counted is None or self._counted[0] != _file_state(self.path):
+            for _ in self.with_lines():
+                pass
+        assert self._counted is not None  # a whole read sets it, or raised
+        return self._counted[1]
+
+    def _rows(self) -> Iterator[Row]:
+        if self._suffix == ".json":
+            return _json_rows(_read_text(self.path, self.name), self.name)
+        lines = _decoded_lines(self.path, self.name)
+        if self._suffix == ".csv":
+            return _csv_rows(lines, self.name, self._names)
+        return _jsonl_rows(lines, self.name)
+
+
+def _dataset_suffix(source: Path, name: str) -> str:
     suffix = source.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DatasetError(
@@ -63,17 +144,16 @@ def load_cases(path: str | Path, *, fields: Mapping[str, str] | None = None) -> 
             f"unsupported file type {source.suffix or '(none)'!r}"
             f": use one of {', '.join(SUPPORTED_SUFFIXES)}",
         )
-    text = _read_text(source, name)
-    if suffix == ".csv":
-        rows = _csv_rows(text, name, names)
-    elif suffix == ".json":
-        rows = _json_rows(text, name)
-    else:
-        rows = _jsonl_rows(text, name)
-    cases = _cases(rows, name, suffix, names)
-    if not cases:
-        raise DatasetError(name, None, None, "the dataset has no cases")
-    return cases
+    return suffix
+
+
+def _file_state(source: Path) -> tuple[int, int]:
+    """What tells that a file changed: its size and modification time."""
+    try:
+        stat = source.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _field_names(fields: Mapping[str, str], name: str) -> dict[str, str]:
@@ -103,26 +183,68 @@ def _field_names(fields: Mapping[str, str], name: str) -> dict[str, str]:
     return names
 
 
-def _read_text(source: Path, name: str) -> str:
+def _check_readable(source: Path, name: str) -> None:
+    """Raise the ``DatasetError`` that opening ``source`` would raise, if any."""
+    with _opened(source, name):
+        pass
+
+
+@contextmanager
+def _opened(source: Path, name: str) -> Iterator[BinaryIO]:
     try:
-        return source.read_text(encoding="utf-8-sig")
+        file = source.open("rb")
     except FileNotFoundError:
         raise DatasetError(name, None, None, "no such file") from None
     except IsADirectoryError:
         raise DatasetError(name, None, None, "is a directory, not a dataset file") from None
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise DatasetError(name, line, None, f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise DatasetError(name, None, None, f"cannot read the file: {exc.strerror}") from None
+    with file:
+        yield file
+
+
+def _read_text(source: Path, name: str) -> str:
+    with _opened(source, name) as file:
+        data = file.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DatasetError(name, line, None, f"not UTF-8 text ({exc.reason})") from None
+
+
+#: A carriage return not followed by a line feed: a line end of its own (old Mac files).
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def _decoded_lines(source: Path, name: str) -> Iterator[str]:
+    """The file's lines, one at a time, each with its line end (\\n, \\r\\n or \\r).
+
+    A line that is not UTF-8 raises ``DatasetError`` naming it.
+    """
+    number = 0
+    with _opened(source, name) as file:
+        for chunk in file:
+            for raw in _LONE_CR.split(chunk):
+                if not raw:
+                    continue
+                number += 1
+                try:
+                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DatasetError(
+                        name, number, None, f"not UTF-8 text ({exc.reason})"
+                    ) from None
+                yield text
 
 
 # Each reader yields (line number, raw record) pairs.
 Row = tuple[int, Any]
 
 
-def _jsonl_rows(text: str, name: str) -> Iterator[Row]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def _jsonl_rows(lines: Iterable[str], name: str) -> Iterator[Row]:
+    for number, text in enumerate(lines, start=1):
+        line = text.rstrip("\r\n")
         if not line.strip():
             continue
         try:
@@ -168,8 +290,8 @@ def _skip_blank(text: str, pos: int) -> int:
     return pos
 
 
-def _csv_rows(text: str, name: str, names: dict[str, str]) -> Iterator[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_rows(lines: Iterable[str], name: str, names: dict[str, str]) -> Iterator[Row]:
+    reader = csv.reader(lines)
     try:
         header = next(reader, None)
         if header is None:
@@ -230,22 +352,23 @@ def _csv_record(
     return record
 
 
-def _cases(rows: Iterator[Row], name: str, suffix: str, names: dict[str, str]) -> list[Case]:
-    cases: list[Case] = []
+def _cases(
+    rows: Iterator[Row], name: str, suffix: str, names: dict[str, str], *, unique_ids: bool
+) -> Iterator[tuple[int, Case]]:
+    """Each row as a checked case, with its line; ``unique_ids``: no id used twice."""
     seen: dict[str, int] = {}
     renaming = any(field != source for field, source in names.items())
     sources = {source: field for field, source in names.items()}
     for index, (line, record) in enumerate(rows, start=1):
         where = _Where(name, line, index if suffix == ".json" else None, names)
         case = _case(_renamed(record, sources) if renaming else record, where)
-        if case.id is not None:
+        if unique_ids and case.id is not None:
             if case.id in seen:
                 raise where.error(
                     "id", f"duplicate id {case.id!r} (first used on line {seen[case.id]})"
                 )
             seen[case.id] = line
-        cases.append(case)
-    return cases
+        yield line, case
 
 
 def _renamed(record: Any, sources: dict[str, str]) -> Any:

@@ -156,6 +156,67 @@ def test_run_reads_csv(models: Models, tmp_path: Path, capsys: pytest.CaptureFix
     assert EvaluationResult.load(tmp_path / "r.json").cases[0].case.metadata == {"topic": "nature"}
 
 
+def test_run_summaries_only_keeps_every_case_in_the_stream_only(
+    models: Models, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m1", lambda messages: "Paris" if "France" in messages[-1].content else "54")
+    output = tmp_path / "results.json"
+    argv = ["run", str(dataset), "-m", "contains", "--task", f"{PREFIX}:m1", "-o", str(output)]
+    code, out, err = run([*argv, "--summaries-only", "--no-progress"], capsys)
+    assert code == 0, err
+    assert "'qa': 3 case results, complete" in out
+    assert row(out, "contains")[1:] == ["0.333", "33%", "3/3", "0"]
+    assert "Cases: only in the results stream (the run kept summaries only)." in out
+    assert row(out, "total")[1:3] == ["", "2"]  # the calls, counted without keeping them
+    stream = tmp_path / "results.cases.jsonl"
+    assert f"results: {output}  (summaries only; case by case: {stream})" in out
+    saved = EvaluationResult.load(output)
+    assert saved.cases == [] and saved.interactions == [] and saved.totals.calls == 2
+    assert saved.metrics["contains"].mean == pytest.approx(1 / 3)
+    assert sorted(c.case_id for c in read_case_results(stream)) == ["capital", "given", "sum"]
+    code, out, err = run(["show", str(output)], capsys)
+    assert code == 0 and "'qa': summaries only, complete" in out
+    assert row(out, "contains")[1:] == ["0.333", "33%", "3", "0"]  # 3 scored, of cases unknown
+    assert "Cases: only in the results stream" in out
+
+
+def test_run_summaries_only_refuses_a_report_that_needs_the_cases(
+    dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", str(dataset), "-m", "contains", "--summaries-only", "--report", "r.html"]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "--report needs the cases, which --summaries-only does not keep" in err
+    assert not (tmp_path / "results.json").exists() and not (tmp_path / "r.html").exists()
+
+
+def test_run_without_a_task_names_the_first_cases_without_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [{"input": f"q{i}", **({"output": "a"} if i == 1 else {})} for i in range(6)]
+    data = write_jsonl(tmp_path / "qa.jsonl", records)
+    code, _, err = run(["run", str(data), "-m", "contains"], capsys)
+    assert code == 2 and "5 of 6 cases have no output (0, 2, 3, ...): pass --task" in err
+
+
+def test_run_checks_every_case_of_the_file_before_the_first_model_call(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models.script("m1", "yes")
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"input": f"q{i}"} for i in range(5)])
+    data.write_text(data.read_text() + '{"input": "last", "context": 1}\n')
+    code, _, err = run(["run", str(data), "-m", "contains", "--task", f"{PREFIX}:m1"], capsys)
+    assert (code, err) == (
+        2,
+        f"evaltrace: error: {data}:6: field 'context': must be a string or a list of strings, "
+        "not a number\n",
+    )
+    assert "m1" not in models.built  # no model was even built
+
+
 def test_regex_and_json_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_jsonl(tmp_path / "out.jsonl", [{"id": "j", "input": "q", "output": '{"a": 12}'}])
     code, out, _ = run(
@@ -547,10 +608,18 @@ def test_progress_bar_counts_finished_cases() -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)
     case = CaseResult(case=Case(input="q"), case_id="last-one", output="a")
-    with case_progress(2, enabled=True, console=console) as advance:
+    asked: list[int] = []
+
+    def total() -> int:  # known once the run is planned, so asked at the first case
+        asked.append(2)
+        return 2
+
+    with case_progress(total, enabled=True, console=console) as advance:
+        assert asked == []
         advance(case)
         advance(case)
     assert "2/2" in buffer.getvalue() and "last-one" in buffer.getvalue()
+    assert asked == [2]
 
 
 def test_task_base_url_means_an_openai_compatible_server() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from evaltrace.cli._runs import RunFilters, list_runs_table, run_details, runs_s
 from evaltrace.cli._saved import load_result
 from evaltrace.cli._show import ShowFilters, show_audit_trail
 from evaltrace.cli._task import ModelArg, TaskArg, model_spec, task_spec
-from evaltrace.datasets import CASE_FIELDS, load_cases
+from evaltrace.datasets import CASE_FIELDS, CaseFile, read_cases
 from evaltrace.demo import DEMO_TASK_MODEL, demo_cases
 from evaltrace.history import NOT_RECORDED, check_store_url, redact_url, store_url
 from evaltrace.testing import check_thresholds
@@ -99,9 +99,14 @@ class Interrupted(Exception):
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Everything one evaluation from the command line needs."""
+    """Everything one evaluation from the command line needs.
 
-    cases: list[Case]
+    ``cases`` is a list, or a dataset file read case by case (``read_cases``);
+    ``summaries_only`` keeps only the summaries in memory (and in ``output``):
+    every case is in ``results_jsonl``.
+    """
+
+    cases: Sequence[Case] | CaseFile
     metrics: list[Metric]
     name: str
     output: Path
@@ -117,6 +122,7 @@ class RunPlan:
     keep_result: bool = False
     repeat: int = 1
     executor: RayExecutor | None = None
+    summaries_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,7 @@ class RunOptions:
     repeat: int = 1
     ray: str | None = None
     workers: int = 2
+    summaries_only: bool = False
 
     @classmethod
     def from_click(cls, dataset: str, options: Mapping[str, object]) -> RunOptions:
@@ -161,7 +168,10 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
     """Run the evaluation with a progress bar, save it, print the tables; return the result."""
     _check_targets(plan)
     finished = 0
-    total = len(plan.cases) * plan.repeat
+
+    def total() -> int:  # asked once the run is planned: a file's count is known then
+        return _case_count(plan.cases) * plan.repeat
+
     with case_progress(total, enabled=io.progress, console=io.err) as advance:
 
         def on_case(result: CaseResult) -> None:
@@ -184,18 +194,27 @@ def execute(plan: RunPlan, io: Io) -> EvaluationResult:
                 store=plan.store,
                 keep_result=plan.keep_result,
                 repeat=plan.repeat,
+                keep_cases=not plan.summaries_only,
             )
         except KeyboardInterrupt:
             raise Interrupted([plan.results_jsonl], finished) from None
-    report(result, io, exporting=_exporting())
+    streamed = finished if plan.summaries_only else None
+    report(result, io, exporting=_exporting(), streamed_cases=streamed)
     saved = _written(plan.output, lambda: result.save(plan.output))
-    io.out.print(f"results: {saved}  (case by case: {plan.results_jsonl})", soft_wrap=True)
+    kept = "summaries only; " if plan.summaries_only else ""
+    io.out.print(f"results: {saved}  ({kept}case by case: {plan.results_jsonl})", soft_wrap=True)
     if plan.report is not None:
         io.out.print(f"report: {_write_report(result, plan.report)}", soft_wrap=True)
     _say_recorded(plan, result, io)
     if not result.complete:  # evaluate_sync returns what finished when Ctrl-C stops it
-        raise Interrupted([saved, plan.results_jsonl], len(result.cases))
+        kept_in = [saved, plan.results_jsonl]  # the best first: a summaries-only file has no case
+        raise Interrupted(kept_in[::-1] if plan.summaries_only else kept_in, finished)
     return result
+
+
+def _case_count(cases: Sequence[Case] | CaseFile) -> int:
+    """How many cases there are (a file's count is known once the run's plan has read it)."""
+    return cases.count() if isinstance(cases, CaseFile) else len(cases)
 
 
 def _say_recorded(plan: RunPlan, result: EvaluationResult, io: Io) -> None:
@@ -223,9 +242,14 @@ def store_option(store: str | None, *, no_store: bool) -> str | None:
     return url
 
 
-def report(result: EvaluationResult, io: Io, *, exporting: bool) -> None:
-    """The tables, then the trace id and any export warning."""
-    render_result(result, io.out)
+def report(
+    result: EvaluationResult, io: Io, *, exporting: bool, streamed_cases: int | None = None
+) -> None:
+    """The tables, then the trace id and any export warning.
+
+    ``streamed_cases``: a summaries-only run's cases, in its results stream only.
+    """
+    render_result(result, io.out, streamed_cases=streamed_cases)
     if (exporting or result.trace_url) and result.trace_id:
         io.out.print(f"trace id: {result.trace_id}", soft_wrap=True)
         if result.trace_url:
@@ -330,11 +354,16 @@ def cmd_run(options: RunOptions) -> int:
     application instrumented the way its instrumentation's README says (no
     provider of its own) is traced too.
     """
+    if options.summaries_only and options.report:
+        raise ConfigurationError(
+            "--report needs the cases, which --summaries-only does not keep: write the report "
+            "from the stream afterwards (evaltrace report RESULTS.cases.jsonl -o report.html)"
+        )
     url = store_option(options.store, no_store=options.no_store)
     _trace_globally_if_owned()
     metrics = build_metrics(options.metrics, judge=bool(options.judge or options.judge_base_url))
     minimums = parse_minimums(options.fail_under, [m.name for m in metrics])
-    cases = load_cases(options.dataset, fields=options.fields)
+    cases = read_cases(options.dataset, fields=options.fields)
     task = task_spec(options.task, options.task_base_url)
     if task is None:
         _require_outputs(cases)
@@ -354,6 +383,7 @@ def cmd_run(options: RunOptions) -> int:
         keep_result=options.store_result,
         repeat=options.repeat,
         executor=_executor(options),
+        summaries_only=options.summaries_only,
     )
     io = Io.standard(progress=options.progress)
     result = execute(plan, io)
@@ -427,12 +457,19 @@ def _write_report(result: EvaluationResult, path: Path) -> Path:
     return _written(path, lambda: write_html_report(result, path))
 
 
-def _require_outputs(cases: Sequence[Case]) -> None:
-    missing = [c.id or str(i) for i, c in enumerate(cases) if not c.has_output]
+def _require_outputs(cases: Iterable[Case]) -> None:
+    """Every case has an output (there is no task to make them); read case by case."""
+    shown: list[str] = []  # the first few cases without one
+    missing = count = 0
+    for count, case in enumerate(cases, start=1):
+        if not case.has_output:
+            missing += 1
+            if len(shown) < 3:
+                shown.append(case.id or str(count - 1))
     if missing:
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        listed = ", ".join(shown) + (", ..." if missing > 3 else "")
         raise ConfigurationError(
-            f"{len(missing)} of {len(cases)} cases have no output ({shown}): pass --task "
+            f"{missing} of {count} cases have no output ({listed}): pass --task "
             "provider:model (or --task-base-url URL) to produce them, or add an 'output' field"
         )
 

@@ -225,6 +225,12 @@ Examples:
     help="run every case N times (trials); means get a case-clustered confidence interval",
 )
 @click.option(
+    "--summaries-only",
+    is_flag=True,
+    help="keep only the metric summaries and totals in memory and in --output: every case "
+    "is in the --results-jsonl stream (for datasets too big to hold)",
+)
+@click.option(
     "--fail-under",
     multiple=True,
     metavar="METRIC=VALUE",

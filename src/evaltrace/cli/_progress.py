@@ -62,8 +62,11 @@ class RunningTotals:
 
 
 @contextmanager
-def case_progress(total: int, *, enabled: bool, console: Console) -> Iterator[OnCase]:
-    """Yield an ``on_case`` callback; with ``enabled`` it drives a bar of ``total`` cases."""
+def case_progress(total: Callable[[], int], *, enabled: bool, console: Console) -> Iterator[OnCase]:
+    """Yield an ``on_case`` callback; with ``enabled`` it drives a bar of ``total()`` cases.
+
+    ``total`` is asked when the first case finishes (the run is planned by then).
+    """
     if not enabled:
         yield _ignore
         return
@@ -79,9 +82,11 @@ def case_progress(total: int, *, enabled: bool, console: Console) -> Iterator[On
     )
     totals = RunningTotals()
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("cases", total=total, last="", totals=str(totals))
+        task = progress.add_task("cases", total=None, last="", totals=str(totals))
 
         def advance(result: CaseResult) -> None:
+            if progress.tasks[0].total is None:
+                progress.update(task, total=total())
             totals.add(result)
             last = f"{result.case_id} failed" if result.error else result.case_id
             progress.update(task, advance=1, last=last, totals=str(totals))

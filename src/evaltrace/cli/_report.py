@@ -27,6 +27,7 @@ __all__ = [
     "clip",
     "cost_text",
     "errors_table",
+    "holds_summaries_only",
     "metric_table",
     "render_result",
     "seconds",
@@ -59,11 +60,21 @@ _USAGE_HEADERS = (
 )
 
 
-def render_result(result: EvaluationResult, console: Console) -> None:
-    """Print the run header, scores by metric, the (worst) cases, usage by model, errors."""
-    console.print(_header(result))
-    console.print(metric_table(result))
-    if result.trials:
+def render_result(
+    result: EvaluationResult, console: Console, *, streamed_cases: int | None = None
+) -> None:
+    """Print the run header, scores by metric, the (worst) cases, usage by model, errors.
+
+    ``streamed_cases`` is given for a run that kept only summaries: how many
+    case results its results stream holds (the result holds none). A saved
+    summaries-only result is told apart by its scores without cases.
+    """
+    summaries_only = streamed_cases is not None or holds_summaries_only(result)
+    console.print(_header(result, streamed_cases, summaries_only=summaries_only))
+    console.print(metric_table(result, streamed_cases))
+    if summaries_only:
+        console.print("Cases: only in the results stream (the run kept summaries only).")
+    elif result.trials:
         console.print(trials_table(result, console.width))
     elif len(result.cases) <= WORST_CASES:
         console.print(case_table(result, console.width))
@@ -71,13 +82,19 @@ def render_result(result: EvaluationResult, console: Console) -> None:
         worst = worst_first(result.cases)[:WORST_CASES]
         title = f"Worst cases ({len(worst)} of {len(result.cases)}, lowest mean score first)"
         console.print(case_table(result, console.width, cases=worst, title=title))
-    if result.interactions:
+    if result.interactions or result.totals.calls:
         console.print(usage_table(result, console.width))
     else:
         console.print("No model calls were made.")
     errors = errors_table(result, console.width)
     if errors is not None:
         console.print(errors)
+
+
+def holds_summaries_only(result: EvaluationResult) -> bool:
+    """Whether ``result`` has scores or calls but no case: a run that kept summaries only."""
+    scored = any(m.count or m.failures for m in result.metrics.values())
+    return not result.cases and (scored or result.totals.calls > 0)
 
 
 def worst_first(cases: Sequence[CaseResult]) -> list[CaseResult]:
@@ -126,20 +143,31 @@ def _error_rows(result: EvaluationResult) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _header(result: EvaluationResult) -> Text:
+def _header(result: EvaluationResult, streamed_cases: int | None, *, summaries_only: bool) -> Text:
     text = Text()
     text.append(f"evaluation {result.name!r}", style="bold")
     status = "complete" if result.complete else "INCOMPLETE (interrupted or failed)"
     count = f"{len(result.cases)} cases"
-    if result.repeat > 1:
+    if streamed_cases is not None:
+        count = f"{streamed_cases} case results"
+    elif summaries_only:
+        count = "summaries only"
+    elif result.repeat > 1:
         count = f"{len(result.trials)} cases x {result.repeat} trials"
     text.append(f": {count}, {status}, {result.duration:.1f} s, run {result.run_id}")
     return text
 
 
-def metric_table(result: EvaluationResult) -> Table:
-    """Mean, pass rate, number scored and failures of every metric."""
+def metric_table(result: EvaluationResult, cases: int | None = None) -> Table:
+    """Mean, pass rate, number scored and failures of every metric.
+
+    ``cases``: how many case results were scored (default: the result's; none
+    shown for a summaries-only result, which does not say).
+    """
     trials = result.repeat > 1
+    scored_of = f"/{len(result.cases) if cases is None else cases}"
+    if cases is None and holds_summaries_only(result):
+        scored_of = ""
     table = Table(title="Scores by metric", title_justify="left")
     table.add_column("metric")
     headers = ("mean", "interval", "pass rate", "scored trials", "failures")
@@ -153,7 +181,7 @@ def metric_table(result: EvaluationResult) -> Table:
             _fraction(summary.mean),
             *interval,
             _percent(summary.pass_rate),
-            f"{summary.count}/{len(result.cases)}",
+            f"{summary.count}{scored_of}",
             failures,
         )
     if trials:

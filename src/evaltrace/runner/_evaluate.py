@@ -73,6 +73,11 @@ async def evaluate(
 ) -> EvaluationResult:
     """Evaluate ``cases`` with ``metrics`` and return every score and every model call.
 
+    ``cases`` are ``Case`` records or dicts, held in memory; or a ``CaseFile``
+    (``read_cases``), read once before the first model call (every case
+    checked; only its id is kept) and again while the run goes, so the
+    dataset itself is never in memory.
+
     ``task`` (a callable ``input -> output``, sync or async, or a model) produces
     the output of cases that have none; its model calls are traced with purpose
     ``task``. ``judge`` is the model LLM-judge metrics ask. ``results_path``
@@ -275,7 +280,7 @@ class _Run:
                     attributes={
                         attr.RUN_ID: plan.run_id,
                         attr.RUN_NAME: plan.name,
-                        attr.DATASET_SIZE: len(plan.cases),
+                        attr.DATASET_SIZE: plan.count,
                     },
                 ) as root,
             ):

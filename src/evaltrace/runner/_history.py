@@ -14,7 +14,6 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
-from evaltrace._values import dataset_fingerprint
 from evaltrace.history import (
     RunRecord,
     RunStore,
@@ -46,7 +45,7 @@ class RunHistory:
         self.plan = plan
         self.keep_result = keep_result
         self.results_path = results_path
-        self.fingerprint = dataset_fingerprint(plan.cases)
+        self.fingerprint = plan.fingerprint
         self._begun: RunRecord | None = None  # the record the store holds, once begun
 
     @classmethod

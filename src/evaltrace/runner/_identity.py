@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from evaltrace._values import dataset_fingerprint
 from evaltrace.metrics import Metric
 from evaltrace.runner._plan import RunPlan
 
@@ -26,7 +25,7 @@ def run_identity(
     models = {role: describe_model(spec) for role, spec in (("task", task), ("judge", judge))}
     return {
         "repeat": plan.repeat,
-        "dataset_fingerprint": dataset_fingerprint(plan.cases),
+        "dataset_fingerprint": plan.fingerprint,
         "models": {role: text for role, text in models.items() if text is not None},
         "metric_settings": {m.name: metric_settings(m) for m in metrics},
     }

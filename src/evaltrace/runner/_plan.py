@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from evaltrace._tasks import TaskSpec
-from evaltrace._values import canonical_json
-from evaltrace.exceptions import ConfigurationError
+from evaltrace._values import DatasetDigest, canonical_json
+from evaltrace.datasets import CaseFile
+from evaltrace.exceptions import ConfigurationError, DatasetError
 from evaltrace.metrics import Metric
 from evaltrace.providers import EmbeddingModel, Model, Provider
 from evaltrace.records import Case
@@ -24,6 +25,7 @@ from evaltrace.records import Case
 __all__ = [
     "CaseJob",
     "CaseKey",
+    "PlanCases",
     "RunPlan",
     "RunRecipe",
     "case_ids",
@@ -54,33 +56,104 @@ class CaseJob(NamedTuple):
     carrier: Mapping[str, str]
 
 
+#: What a plan runs: the cases in memory, or a dataset file read again as the run goes.
+PlanCases = tuple[Case, ...] | CaseFile
+
+
 @dataclass(frozen=True)
 class RunPlan:
-    """What a run evaluates: its cases, each ``repeat`` times, under one root span."""
+    """What a run evaluates: its cases, each ``repeat`` times, under one root span.
+
+    ``cases`` is a tuple, or a ``CaseFile``: that is read once now (every case
+    checked, its id and fingerprint taken; per case only its id is kept) and
+    again by ``jobs`` while the run goes, so the dataset is never in memory.
+    """
 
     name: str
     run_id: str
-    cases: tuple[Case, ...]
+    cases: PlanCases
     repeat: int = 1
-    #: Each case's id (its own, else from its content), aligned with ``cases``.
-    ids: tuple[str, ...] = field(default=(), compare=False)
+    #: Each case's id (its own, else from its content), in the dataset's order.
+    ids: tuple[str, ...] = field(default=(), init=False, compare=False)
+    #: ``dataset_fingerprint`` of the cases.
+    fingerprint: str = field(default="", init=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.repeat < 1:
             raise ConfigurationError(f"repeat must be at least 1, got {self.repeat!r}")
-        if len(self.ids) != len(self.cases):
-            object.__setattr__(self, "ids", case_ids(self.cases))
+        ids, fingerprint = _scan(self.cases)
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "fingerprint", fingerprint)
+
+    @property
+    def count(self) -> int:
+        """How many cases the dataset has."""
+        return len(self.ids)
 
     @property
     def size(self) -> int:
         """How many case jobs the run has (cases x trials)."""
-        return len(self.cases) * self.repeat
+        return self.count * self.repeat
 
     def jobs(self, carrier: Mapping[str, str]) -> Iterator[CaseJob]:
         """The case jobs in order (by case, then trial), made as they are asked for."""
-        for position, (case, case_id) in enumerate(zip(self.cases, self.ids, strict=True)):
+        for position, case in enumerate(self._cases()):
+            key = self.ids[position]
             for trial in range(self.repeat):
-                yield CaseJob(CaseKey(case_id, trial), position, case, carrier)
+                yield CaseJob(CaseKey(key, trial), position, case, carrier)
+
+    def _cases(self) -> Iterator[Case]:
+        if not isinstance(self.cases, CaseFile):
+            yield from self.cases
+            return
+        position = -1
+        for position, (line, case) in enumerate(self.cases.with_lines(unique_ids=False)):
+            if position >= self.count:
+                raise _changed(self.cases, line, f"it has more than the {self.count} cases planned")
+            if not _has_id(case, self.ids[position]):
+                raise _changed(
+                    self.cases, line, f"case {position + 1} is not {self.ids[position]!r}"
+                )
+            yield case
+        if position + 1 != self.count:
+            raise _changed(self.cases, None, f"it has {position + 1} cases, not {self.count}")
+
+
+def _scan(cases: PlanCases) -> tuple[tuple[str, ...], str]:
+    """The cases' ids and fingerprint, in one pass; repeated ids raise an error.
+
+    A file is read without the reader's own check of repeated ids (it keeps a
+    line per id): only if an id repeats is it read again, for the error that
+    names the lines.
+    """
+    read = cases.with_lines(unique_ids=False) if isinstance(cases, CaseFile) else enumerate(cases)
+    ids: list[str] = []
+    repeats: Counter[str] = Counter()
+    digest = DatasetDigest()
+    for _, case in read:
+        ids.append(_next_id(case, repeats))
+        digest.add(case)
+    fingerprint = digest.hexdigest()
+    del digest  # its digests go before the set of ids is made
+    if len(set(ids)) != len(ids):
+        if isinstance(cases, CaseFile):
+            for _ in cases.with_lines():  # raises the DatasetError of a repeated own id
+                pass
+        _raise_repeated(ids)
+    return tuple(ids), fingerprint
+
+
+def _has_id(case: Case, planned: str) -> bool:
+    """Whether ``case`` is the one planned with id ``planned`` (its own id, or its content's)."""
+    if case.id is not None:
+        return case.id == planned
+    return planned.partition("~")[0] == content_id(case)
+
+
+def _changed(source: CaseFile, line: int | None, what: str) -> DatasetError:
+    return DatasetError(
+        source.name, line, None, f"the file changed after the run was planned: {what}"
+    )
 
 
 def content_id(case: Case) -> str:
@@ -92,22 +165,29 @@ def content_id(case: Case) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_CONTENT_ID_DIGITS]
 
 
-def case_ids(cases: Sequence[Case]) -> tuple[str, ...]:
+def case_ids(cases: Iterable[Case]) -> tuple[str, ...]:
     """Each case's id: its own, else its ``content_id``.
 
     Cases without an id and with the same input and expected are interchangeable;
     the second of them gets ``<hash>~2``, the third ``<hash>~3``, and so on.
     """
-    seen: Counter[str] = Counter()
-    ids = []
-    for case in cases:
-        if case.id is not None:
-            ids.append(case.id)
-            continue
-        base = content_id(case)
-        seen[base] += 1
-        ids.append(base if seen[base] == 1 else f"{base}~{seen[base]}")
-    return tuple(ids)
+    repeats: Counter[str] = Counter()
+    return tuple(_next_id(case, repeats) for case in cases)
+
+
+def _next_id(case: Case, repeats: Counter[str]) -> str:
+    """The id of the next case; ``repeats`` counts the content ids given so far."""
+    if case.id is not None:
+        return case.id
+    base = content_id(case)
+    repeats[base] += 1
+    return base if repeats[base] == 1 else f"{base}~{repeats[base]}"
+
+
+def _raise_repeated(ids: Sequence[str]) -> None:
+    counts = Counter(ids)
+    duplicates = sorted(i for i, n in counts.items() if n > 1)
+    raise ConfigurationError(f"case ids must be unique; repeated: {duplicates[:5]}")
 
 
 @dataclass(frozen=True)
@@ -125,11 +205,8 @@ class RunRecipe:
     propagate_context_to_threads: bool = True
 
 
-def normalise_cases(cases: Iterable[Case | dict[str, Any]]) -> tuple[Case, ...]:
-    """The cases as ``Case`` records, checked for repeated ids."""
-    dataset = tuple(c if isinstance(c, Case) else Case.model_validate(c) for c in cases)
-    counts = Counter(case_ids(dataset))
-    duplicates = sorted(i for i, n in counts.items() if n > 1)
-    if duplicates:
-        raise ConfigurationError(f"case ids must be unique; repeated: {duplicates[:5]}")
-    return dataset
+def normalise_cases(cases: Iterable[Case | dict[str, Any]]) -> PlanCases:
+    """The cases for a ``RunPlan``: a ``CaseFile`` as it is, anything else as ``Case`` records."""
+    if isinstance(cases, CaseFile):
+        return cases
+    return tuple(c if isinstance(c, Case) else Case.model_validate(c) for c in cases)
