@@ -15,6 +15,11 @@
    ``dataset_fingerprint``, ``models``, ``metric_settings`` and, with trials,
    ``trials`` (each case across its trials) and each metric's ``interval``.
    Older files keep their (positional) ids and read with the new fields empty.
+7. the ``dataset_fingerprint`` is the SHA-256 of each case's digest, sorted
+   (computable case by case, for a dataset read lazily), instead of the
+   SHA-256 of the cases' sorted rows. A schema-6 file's fingerprint is
+   computed again from its cases when it holds the whole dataset (a complete
+   run that kept its cases), else it reads as unknown (None).
 
 A ``.cases.jsonl`` stream keeps each case's interactions on its own line (a
 line stands alone), in the same typed form.
@@ -30,7 +35,7 @@ from evaltrace._interaction import MessageLayout
 __all__ = ["RESULTS_SCHEMA_VERSION", "upgrade_case", "upgrade_interaction", "upgrade_result"]
 
 #: Version of the results-file layout that ``EvaluationResult.save`` writes.
-RESULTS_SCHEMA_VERSION = 6
+RESULTS_SCHEMA_VERSION = 7
 
 #: ``metadata`` keys of schemas 1-3 that are typed fields since schema 4.
 _LIFTED = (
@@ -69,7 +74,24 @@ def upgrade_result(data: dict[str, Any], path: Path) -> dict[str, Any]:
             upgraded["cases"] = [_refer_to_interactions(c) for c in cases]
     if version < 5 and isinstance(upgraded.get("cases"), list):
         upgraded["cases"] = [_output_when_given(c) for c in upgraded["cases"]]
+    if version < 7 and upgraded.get("dataset_fingerprint") is not None:
+        upgraded["dataset_fingerprint"] = _fingerprint_again(upgraded)
     return upgraded
+
+
+def _fingerprint_again(data: dict[str, Any]) -> str | None:
+    """Schema 7's fingerprint of a schema-6 result's dataset; None when the file lacks cases."""
+    from evaltrace._values import dataset_fingerprint
+    from evaltrace.records import Case
+
+    results = data.get("cases")
+    if not data.get("complete", True) or not isinstance(results, list) or not results:
+        return None
+    try:
+        cases = [Case.model_validate(r["case"]) for r in results if r.get("trial", 0) == 0]
+    except (KeyError, TypeError, ValueError):  # not a case: the result's own check says where
+        return None
+    return dataset_fingerprint(cases)
 
 
 def _output_when_given(result: Any) -> Any:

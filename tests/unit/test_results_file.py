@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no hints; types-jsonschema not installed
 import pytest
@@ -18,6 +20,7 @@ from evaltrace import (
     ScriptedProvider,
     evaluate,
 )
+from evaltrace._values import canonical_json
 
 SCHEMA_FILE = Path(__file__).parents[2] / "docs" / "api" / "results.schema.json"
 
@@ -83,6 +86,29 @@ def test_version_2_files_load(saved: Path) -> None:
     loaded = EvaluationResult.load(saved)
     assert (loaded.schema_version, loaded.unrecorded_calls) == (RESULTS_SCHEMA_VERSION, 0)
     assert loaded == current
+
+
+def _old_fingerprint(cases: list[dict[str, Any]]) -> str:
+    """Schema 6's formula: the SHA-256 of the cases' sorted rows, one per line."""
+    rows = sorted(
+        canonical_json([c.get("id"), c["input"], c.get("expected"), c.get("context"), None])
+        for c in cases
+    )
+    return hashlib.sha256("".join(row + "\n" for row in rows).encode("utf-8")).hexdigest()
+
+
+def test_version_6_fingerprints_are_computed_again_from_the_cases(saved: Path) -> None:
+    """Schema 7 changed the fingerprint's formula; a schema-6 file's is made anew."""
+    current = EvaluationResult.load(saved)
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    data["schema_version"] = 6
+    data["dataset_fingerprint"] = _old_fingerprint([c["case"] for c in data["cases"]])
+    assert data["dataset_fingerprint"] != current.dataset_fingerprint
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    assert EvaluationResult.load(saved).dataset_fingerprint == current.dataset_fingerprint
+    data["complete"] = False  # a partial run's cases are not the whole dataset
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    assert EvaluationResult.load(saved).dataset_fingerprint is None
 
 
 @pytest.mark.parametrize(
