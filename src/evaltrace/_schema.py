@@ -28,9 +28,12 @@ line stands alone), in the same typed form.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaltrace._interaction import MessageLayout
+
+if TYPE_CHECKING:
+    from evaltrace.records import Case
 
 __all__ = ["RESULTS_SCHEMA_VERSION", "upgrade_case", "upgrade_interaction", "upgrade_result"]
 
@@ -88,10 +91,22 @@ def _fingerprint_again(data: dict[str, Any]) -> str | None:
     if not data.get("complete", True) or not isinstance(results, list) or not results:
         return None
     try:
-        cases = [Case.model_validate(r["case"]) for r in results if r.get("trial", 0) == 0]
+        cases = [_case_of(r, Case) for r in results if _trial_of(r) == 0]
     except (KeyError, TypeError, ValueError):  # not a case: the result's own check says where
         return None
     return dataset_fingerprint(cases)
+
+
+def _case_of(result: Any, case_type: type[Case]) -> Case:
+    """The case of a case result, as a file's dict or as read from a stream's lines."""
+    if isinstance(result, dict):
+        return case_type.model_validate(result["case"])
+    return case_type.model_validate(result.case)
+
+
+def _trial_of(result: Any) -> int:
+    trial = result.get("trial", 0) if isinstance(result, dict) else result.trial
+    return trial if isinstance(trial, int) else 0
 
 
 def _output_when_given(result: Any) -> Any:
