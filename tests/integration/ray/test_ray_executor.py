@@ -25,6 +25,7 @@ from evaltrace import (
     Contains,
     Correctness,
     EvaluationResult,
+    LostAttempt,
     MetricContext,
     Model,
     RayExecutor,
@@ -254,6 +255,16 @@ async def test_cancelling_the_driver_stops_the_workers_and_keeps_what_finished(
     assert summary["type"] == "summary" and summary["complete"] is False
 
 
+def _each_case_once_and_attempts_lost_on(
+    result: EvaluationResult, cases: list[Case], pid: int
+) -> dict[str, LostAttempt]:
+    """The run finished every case once; its lost attempts, each a first one on ``pid``."""
+    assert result.complete
+    assert sorted(c.case_id for c in result.cases) == sorted(c.id or "" for c in cases)
+    assert all(a.attempt == 1 and str(pid) in a.worker for a in result.lost_attempts)
+    return {a.case_id: a for a in result.lost_attempts}
+
+
 async def test_a_worker_killed_mid_case_counts_each_call_once(ray_cluster: Any) -> None:
     victim = "kill3"
 
@@ -284,12 +295,10 @@ async def test_a_worker_killed_mid_case_counts_each_call_once(ray_cluster: Any) 
             result = await run
         finally:
             executor.shutdown()
-    assert result.complete
-    assert sorted(c.case_id for c in result.cases) == sorted(c.id or "" for c in cases)
-    lost = {a.case_id: a for a in result.lost_attempts}
+    lost = _each_case_once_and_attempts_lost_on(result, cases, pid)
     assert (lost[victim].attempt, lost[victim].calls) == (1, None)  # its call never came back
     # With it, the worker lost at most the job queued there for its next free slot.
-    assert len(lost) <= 2 and all(a.attempt == 1 and str(pid) in a.worker for a in lost.values())
+    assert len(lost) <= 2
     logged = server.chat_requests
     lost_requests = [r for r in logged if f"pid={pid}" in r.text() and _case_of(r) in lost]
     assert len(lost_requests) == 1  # the victim's: the queued job never called
@@ -354,13 +363,10 @@ async def test_a_lost_attempt_reports_the_calls_its_worker_had_reported(
             result = await run
         finally:
             executor.shutdown()
-    assert result.complete
-    assert sorted(c.case_id for c in result.cases) == sorted(c.id or "" for c in cases)
     # The victim was lost with the case in the worker's other slot and the one queued
     # there; the driver had seen the victim's first call (its worker reported it).
-    lost = {a.case_id: a for a in result.lost_attempts}
+    lost = _each_case_once_and_attempts_lost_on(result, cases, pid)
     assert victim in lost and len(lost) <= 3
-    assert all(a.attempt == 1 and str(pid) in a.worker for a in lost.values())
     assert (lost[victim].calls, lost[victim].cost_usd) == (1, 0.0)  # a local server costs 0
     logged = server.chat_requests
     lost_requests = [r for r in logged if f"pid={pid}" in r.text() and _case_of(r) in lost]
