@@ -86,7 +86,7 @@ def _load_llama(path: Path, n_ctx: int, repack: bool | None) -> Shared:
                 return llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
-                    n_threads=os.cpu_count() or 1,
+                    n_threads=model_threads(),
                     # Read once into memory: faulting a page-cache-evicted mmap back in
                     # page by page made first calls run at ~2 tokens/s here.
                     use_mmap=False,
@@ -100,6 +100,18 @@ def _load_llama(path: Path, n_ctx: int, repack: bool | None) -> Shared:
             ) from exc
 
     return shared_model("llama.cpp", path, n_ctx, load)
+
+
+def model_threads() -> int:
+    """Threads for an in-process model: ``OMP_NUM_THREADS`` if set, else every core.
+
+    Ray sets ``OMP_NUM_THREADS`` in each worker to the CPUs the actor holds, so
+    workers sharing a node split its cores instead of each taking them all.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return os.cpu_count() or 1
 
 
 def _cpu_has_amx(llama_cpp: Any) -> bool:
