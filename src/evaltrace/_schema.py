@@ -28,12 +28,11 @@ line stands alone), in the same typed form.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evaltrace._interaction import MessageLayout
-
-if TYPE_CHECKING:
-    from evaltrace.records import Case
+from evaltrace._values import dataset_fingerprint
+from evaltrace.records import Case
 
 __all__ = ["RESULTS_SCHEMA_VERSION", "upgrade_case", "upgrade_interaction", "upgrade_result"]
 
@@ -84,24 +83,19 @@ def upgrade_result(data: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def _fingerprint_again(data: dict[str, Any]) -> str | None:
     """Schema 7's fingerprint of a schema-6 result's dataset; None when the file lacks cases."""
-    from evaltrace._values import dataset_fingerprint
-    from evaltrace.records import Case
-
     results = data.get("cases")
     if not data.get("complete", True) or not isinstance(results, list) or not results:
         return None
     try:
-        cases = [_case_of(r, Case) for r in results if _trial_of(r) == 0]
+        cases = [_case_of(r) for r in results if _trial_of(r) == 0]
     except (KeyError, TypeError, ValueError):  # not a case: the result's own check says where
         return None
     return dataset_fingerprint(cases)
 
 
-def _case_of(result: Any, case_type: type[Case]) -> Case:
+def _case_of(result: Any) -> Case:
     """The case of a case result, as a file's dict or as read from a stream's lines."""
-    if isinstance(result, dict):
-        return case_type.model_validate(result["case"])
-    return case_type.model_validate(result.case)
+    return Case.model_validate(result["case"] if isinstance(result, dict) else result.case)
 
 
 def _trial_of(result: Any) -> int:

@@ -36,10 +36,9 @@ CLOSE_DEADLINE = 10.0
 
 
 class _Attempt(NamedTuple):
-    """A job sent to a worker, with the attempts of it already lost."""
+    """A job to send to a worker, with the attempts of it already lost."""
 
     job: CaseJob
-    worker: int
     lost: tuple[LostAttempt, ...]
 
 
@@ -216,7 +215,7 @@ class _Dispatch:
         self.deliver = deliver
         self.run_id = environment.run_id
         self.free = dict.fromkeys(range(executor.workers), executor.jobs_per_worker)
-        self.retry: deque[tuple[CaseJob, tuple[LostAttempt, ...]]] = deque()
+        self.retry: deque[_Attempt] = deque()
         self.reading: dict[asyncio.Future[Report | None], _Call] = {}
         #: What each case in progress had made when its worker last reported.
         self.progress: dict[CaseKey, Progress] = {}
@@ -250,30 +249,29 @@ class _Dispatch:
         """Fill the free places of the workers that answer, dealt round, one call per worker."""
         unavailable = {*self.reviving.values(), *self.retired}
         free = {w: n for w, n in self.free.items() if n and w not in unavailable}
-        batches: dict[int, dict[int, _Attempt]] = {w: {} for w in free}
+        batches: dict[int, list[_Attempt]] = {w: [] for w in free}
         places = (w for p in range(max(free.values(), default=0)) for w, n in free.items() if n > p)
         for worker in places:
-            following = self._next(jobs)
-            if following is None:
+            attempt = self._next(jobs)
+            if attempt is None:
                 break
-            batch = batches[worker]
-            batch[len(batch)] = _Attempt(following[0], worker, following[1])
+            batches[worker].append(attempt)
         for worker, batch in batches.items():
             if batch:
                 self._send(worker, batch)
 
-    def _send(self, worker: int, batch: dict[int, _Attempt]) -> None:
+    def _send(self, worker: int, batch: list[_Attempt]) -> None:
         self.free[worker] -= len(batch)
-        self.out.update(a.job.key for a in batch.values())
-        jobs = [a.job for a in batch.values()]
+        self.out.update(a.job.key for a in batch)
+        jobs = [a.job for a in batch]
         stream = self.executor._actors[worker].run.remote(self.run_id, self.box, jobs)
-        self._follow(_Call(worker, stream, batch))
+        self._follow(_Call(worker, stream, dict(enumerate(batch))))
 
     def _follow(self, call: _Call) -> None:
         """Read the call's next report."""
         self.reading[asyncio.ensure_future(_next_report(call.stream))] = call
 
-    def _next(self, jobs: Iterator[CaseJob]) -> tuple[CaseJob, tuple[LostAttempt, ...]] | None:
+    def _next(self, jobs: Iterator[CaseJob]) -> _Attempt | None:
         """A lost job to run again first, else the plan's next job (None: none left)."""
         if self.retry:
             return self.retry.popleft()
@@ -281,7 +279,7 @@ class _Dispatch:
         if job is None:
             self.exhausted = True
             return None
-        return job, ()
+        return _Attempt(job, ())
 
     def _read(self, future: asyncio.Future[Report | None]) -> None:
         call = self.reading.pop(future)
@@ -339,7 +337,7 @@ class _Dispatch:
                 ),
             )
             if len(lost) < self.executor.max_attempts:
-                self.retry.append((job, lost))
+                self.retry.append(_Attempt(job, lost))
             else:
                 self.deliver(_given_up(job, lost, self.environment))
 
